@@ -1,0 +1,41 @@
+# Shared settings for the project's scripts. Sourced, never run.
+#
+# Tools are installed once into a cache folder outside the checkout, so a fresh clone (as CI uses)
+# finds them again; each one lives in a folder named for its exact version, so a version bump in
+# this file or in Cargo.lock installs the new one beside the old and never reuses a stale binary.
+
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+CACHE="${S3GK_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/s3-gatekeeper}"
+
+WORKER_BUILD_VERSION="0.8.7"
+S3S_FS_VERSION="0.14.1"
+# wasm-bindgen-cli must match the wasm-bindgen library exactly, so it is read from Cargo.lock.
+WASM_BINDGEN_VERSION="$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' "$ROOT/Cargo.lock")"
+
+TOOLS="$CACHE/tools"
+WORKER_BUILD_BIN="$TOOLS/worker-build-$WORKER_BUILD_VERSION/bin/worker-build"
+WASM_BINDGEN_BIN="$TOOLS/wasm-bindgen-$WASM_BINDGEN_VERSION/bin/wasm-bindgen"
+S3S_FS_BIN="$TOOLS/s3s-fs-$S3S_FS_VERSION/bin/s3s-fs"
+export WASM_BINDGEN_BIN
+
+# wrangler must never stop to ask a question or phone home.
+export WRANGLER_SEND_METRICS=false
+export CI="${CI:-true}"
+
+# Fixed credentials of the local S3-compatible server. They protect nothing but loopback test data.
+LOCAL_S3_ACCESS_KEY="GKLOCALACCESSKEY0001"
+LOCAL_S3_SECRET_KEY="gk-local-secret-key-for-loopback-tests-only"
+LOCAL_S3_BUCKET="demo-reports"
+
+step() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+note() { printf '    %s\n' "$*" >&2; }
+
+# Runs a step and reports how long it took, so slow setup is visible rather than silent.
+timed() {
+  local label="$1"; shift
+  local start=$SECONDS
+  "$@"
+  note "$label: $((SECONDS - start)) s"
+}
