@@ -33,9 +33,11 @@ step() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 note() { printf '    %s\n' "$*" >&2; }
 
 # Runs a step and reports how long it took, so slow setup is visible rather than silent.
+# Keeps the command's exit status, even where the caller tests it (and `set -e` is off).
 timed() {
   local label="$1"; shift
-  local start=$SECONDS
-  "$@"
+  local start=$SECONDS status=0
+  "$@" || status=$?
   note "$label: $((SECONDS - start)) s"
+  return "$status"
 }

@@ -1,0 +1,121 @@
+//! Moving between the Workers runtime's types and the `http` types the core speaks.
+
+use std::net::IpAddr;
+
+use http::{HeaderMap, HeaderName, HeaderValue};
+use worker::js_sys::{Function, Reflect, global};
+use worker::wasm_bindgen::{JsCast, JsValue};
+use worker::{Headers, Method, Request, RequestInit, Response};
+
+use crate::acl::Caller;
+use crate::audit::AuditRecord;
+use crate::s3::UpstreamError;
+use crate::{Error, response};
+
+/// The caller as the edge sees it: `CF-Connecting-IP` and `request.cf` only.
+pub(super) fn caller(request: &Request) -> Caller {
+    let ip = request
+        .headers()
+        .get("cf-connecting-ip")
+        .ok()
+        .flatten()
+        .and_then(|v| v.trim().parse::<IpAddr>().ok());
+    let country = request
+        .cf()
+        .and_then(worker::Cf::country)
+        .and_then(|c| c.parse().ok());
+    Caller { ip, country }
+}
+
+/// The parts of the audit record known on arrival.
+pub(super) fn audit_base(request: &Request, caller: &Caller, arrived_ms: u64) -> AuditRecord {
+    let header = |name: &str| request.headers().get(name).ok().flatten();
+    AuditRecord {
+        time_ms: i64::try_from(arrived_ms).unwrap_or(i64::MAX),
+        request_id: header("cf-ray").unwrap_or_else(random_id),
+        ip: caller.ip.map(|ip| ip.to_string()),
+        country: request.cf().and_then(worker::Cf::country),
+        asn: request.cf().and_then(worker::Cf::asn),
+        colo: request.cf().map(worker::Cf::colo),
+        user_agent: header("user-agent"),
+        origin: header("origin"),
+        decision: "internal",
+        status: 500,
+        ..AuditRecord::default()
+    }
+}
+
+/// A fresh request id from the runtime's `crypto.randomUUID()`, for requests without a cf-ray.
+fn random_id() -> String {
+    let uuid = || -> Option<String> {
+        let crypto = Reflect::get(&global(), &JsValue::from_str("crypto")).ok()?;
+        let random_uuid: Function = Reflect::get(&crypto, &JsValue::from_str("randomUUID"))
+            .ok()?
+            .dyn_into()
+            .ok()?;
+        random_uuid.call0(&crypto).ok()?.as_string()
+    };
+    uuid().unwrap_or_default()
+}
+
+/// The request as the core sees it: method, path and query, headers; no body.
+pub(super) fn to_http(request: &Request) -> Result<http::Request<()>, Error> {
+    let url = request.url().map_err(|_| Error::internal())?;
+    let path_and_query = match url.query() {
+        Some(query) => format!("{}?{query}", url.path()),
+        None => url.path().to_owned(),
+    };
+    let mut builder = http::Request::builder()
+        .method(request.method().as_ref())
+        .uri(path_and_query);
+    if let Some(headers) = builder.headers_mut() {
+        *headers = header_map(request.headers());
+    }
+    builder.body(()).map_err(|_| Error::internal())
+}
+
+/// Sends the signed request to S3.
+pub(super) async fn send(upstream: http::Request<()>) -> Result<Response, Error> {
+    let mut init = RequestInit::new();
+    init.with_method(Method::from(upstream.method().to_string()))
+        .with_headers(headers(upstream.headers()));
+    let request = Request::new_with_init(&upstream.uri().to_string(), &init)
+        .map_err(|_| Error::internal())?;
+    worker::Fetch::Request(request)
+        .send()
+        .await
+        .map_err(|_| Error::from(UpstreamError::unreachable()))
+}
+
+/// Runtime headers as a `HeaderMap`, skipping any the `http` crate cannot represent.
+pub(super) fn header_map(headers: &Headers) -> HeaderMap {
+    headers
+        .entries()
+        .filter_map(|(name, value)| {
+            Some((
+                HeaderName::try_from(name).ok()?,
+                HeaderValue::try_from(value).ok()?,
+            ))
+        })
+        .collect()
+}
+
+/// A `HeaderMap` as runtime headers.
+pub(super) fn headers(map: &HeaderMap) -> Headers {
+    let headers = Headers::new();
+    for (name, value) in map {
+        if let Ok(value) = value.to_str() {
+            // Names and values from a HeaderMap are always valid for the runtime.
+            let _ = headers.append(name.as_str(), value);
+        }
+    }
+    headers
+}
+
+/// The JSON error reply.
+pub(super) fn error_response(err: &Error) -> worker::Result<Response> {
+    let reply = response::error(err);
+    Ok(Response::ok(reply.body().clone())?
+        .with_status(reply.status().as_u16())
+        .with_headers(headers(reply.headers())))
+}

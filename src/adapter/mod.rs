@@ -1,0 +1,98 @@
+//! The Cloudflare Worker: the thin, wasm-only layer that does the I/O the core decides on.
+//!
+//! For each request it reads the caller's IP and `request.cf`, asks the core for a decision,
+//! fetches from S3 with the signed request the core built, records the transaction in D1 before
+//! releasing any object bytes, and streams the body through without buffering it.
+
+mod audit;
+mod convert;
+mod settings;
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use worker::{Context, Date, Env, Request, Response, event};
+
+use crate::acl::Caller;
+use crate::audit::AuditRecord;
+use crate::{Error, response};
+
+#[event(fetch)]
+async fn fetch(request: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
+    let arrived_ms = Date::now().as_millis();
+    let now = UNIX_EPOCH + Duration::from_millis(arrived_ms);
+    let caller = convert::caller(&request);
+    let mut record = convert::audit_base(&request, &caller, arrived_ms);
+
+    let gatekeeper = match settings::gatekeeper(&env) {
+        Ok(gatekeeper) => gatekeeper,
+        // The operator's log names the setting; the caller sees only `misconfigured`.
+        Err(err) => return convert::error_response(&err),
+    };
+    record.bucket = gatekeeper.bucket().to_string();
+
+    let reply = serve(&gatekeeper, &request, &caller, now, &env, &mut record).await;
+    match reply {
+        Ok(response) => Ok(response),
+        Err(err) => {
+            record.decision = err.code();
+            record.status = err.status().as_u16();
+            record.s3_status = err.upstream_status().map(|s| s.as_u16());
+            record.duration_ms = Some(Date::now().as_millis().saturating_sub(arrived_ms));
+            // A refusal is safe to return even when the log cannot take it: nothing was served.
+            if let Err(db) = audit::write(&env, &record).await {
+                worker::console_error!("audit write failed for a refused request: {db}");
+            }
+            convert::error_response(&err)
+        }
+    }
+}
+
+/// Carries out an allowed request, or says why not.
+async fn serve(
+    gatekeeper: &crate::Gatekeeper,
+    request: &Request,
+    caller: &Caller,
+    now: SystemTime,
+    env: &Env,
+    record: &mut AuditRecord,
+) -> Result<Response, Error> {
+    let incoming = convert::to_http(request)?;
+    let decision = gatekeeper.decide(&incoming, caller, now);
+    record.describe(decision.intent.as_ref(), decision.grant.as_ref());
+    let upstream = decision.outcome?;
+
+    let mut s3_response = convert::send(upstream).await?;
+    let status = s3_response.status_code();
+    let success = (200..300).contains(&status) || status == 304;
+    if !success {
+        let body = s3_response.text().await.unwrap_or_default();
+        let code = crate::s3::error_code(&body);
+        let status = http::StatusCode::from_u16(status).map_err(|_| Error::internal())?;
+        return Err(crate::s3::UpstreamError::from_reply(status, code).into());
+    }
+
+    let upstream_headers = convert::header_map(s3_response.headers());
+    record.decision = "allowed";
+    record.status = status;
+    record.s3_status = Some(status);
+    record.bytes_out = upstream_headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse().ok());
+    record.duration_ms = Some(
+        Date::now()
+            .as_millis()
+            .saturating_sub(record.time_ms.unsigned_abs()),
+    );
+    // No transaction without its record: the row is committed before a byte is released.
+    audit::write(env, record).await.map_err(|db| {
+        worker::console_error!("audit write failed; refusing to serve: {db}");
+        Error::audit_unavailable()
+    })?;
+
+    let headers = response::passthrough_headers(&upstream_headers);
+    let (_, body) = s3_response.into_parts();
+    Ok(worker::ResponseBuilder::new()
+        .with_status(status)
+        .with_headers(convert::headers(&headers))
+        .body(body))
+}

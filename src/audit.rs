@@ -1,0 +1,160 @@
+//! The audit record: one row per transaction, allowed or denied, in the D1 table `audit_log`.
+//!
+//! The core builds the row and the SQL; the adapter only binds and runs it. Every value from the
+//! request is a bound parameter, cut to a documented length (docs/audit.md), so a hostile user
+//! agent or key can neither break the statement nor bloat the log.
+
+use crate::grant::{Grant, Scope};
+use crate::request::Intent;
+
+/// A value bound to an SQL parameter.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SqlValue {
+    /// SQL NULL.
+    Null,
+    /// An INTEGER.
+    Integer(i64),
+    /// A TEXT.
+    Text(String),
+}
+
+impl From<Option<String>> for SqlValue {
+    fn from(v: Option<String>) -> Self {
+        v.map_or(Self::Null, Self::Text)
+    }
+}
+
+impl From<Option<i64>> for SqlValue {
+    fn from(v: Option<i64>) -> Self {
+        v.map_or(Self::Null, Self::Integer)
+    }
+}
+
+/// Longest stored user agent, origin, user id and grant id, in bytes.
+pub const MAX_TEXT: usize = 256;
+
+/// One transaction as the audit log records it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AuditRecord {
+    /// When the request arrived, in milliseconds since the Unix epoch (UTC).
+    pub time_ms: i64,
+    /// The `cf-ray` id, or one the gatekeeper made.
+    pub request_id: String,
+    /// `get`, `head`, …, or `None` when the request named no operation.
+    pub operation: Option<&'static str>,
+    /// The bucket.
+    pub bucket: String,
+    /// The object key, or the prefix of a list.
+    pub object_key: Option<String>,
+    /// `allowed`, or the stable code of the refusal.
+    pub decision: &'static str,
+    /// The HTTP status the caller received.
+    pub status: u16,
+    /// The HTTP status S3 answered with, if S3 was asked.
+    pub s3_status: Option<u16>,
+    /// Request body bytes sent to S3.
+    pub bytes_in: Option<u64>,
+    /// Response body bytes from S3, as S3 declared them.
+    pub bytes_out: Option<u64>,
+    /// Milliseconds from arrival to the reply's headers.
+    pub duration_ms: Option<u64>,
+    /// The caller's IP.
+    pub ip: Option<String>,
+    /// The caller's country.
+    pub country: Option<String>,
+    /// The caller's autonomous system number.
+    pub asn: Option<u32>,
+    /// The Cloudflare data centre that served the request.
+    pub colo: Option<String>,
+    /// The caller's `User-Agent`.
+    pub user_agent: Option<String>,
+    /// The caller's `Origin`.
+    pub origin: Option<String>,
+    /// The PASERK id of the key that signed the grant.
+    pub key_id: Option<String>,
+    /// The grant's user.
+    pub sub: Option<String>,
+    /// The grant's unique id.
+    pub jti: Option<String>,
+}
+
+/// The INSERT for one record; the parameters follow [`AuditRecord::params`].
+pub const INSERT_SQL: &str = "INSERT INTO audit_log (time_ms, request_id, operation, bucket, object_key, decision, status, s3_status, bytes_in, bytes_out, duration_ms, ip, country, asn, colo, user_agent, origin, key_id, sub, jti) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)";
+
+impl AuditRecord {
+    /// Fills in what the request asked for and, once verified, what the grant said.
+    pub fn describe(&mut self, intent: Option<&Intent>, grant: Option<&Grant>) {
+        if let Some(intent) = intent {
+            self.operation = Some(intent.operation.as_str());
+            self.object_key = Some(match &intent.target {
+                Scope::Key(key) => key.as_str().to_owned(),
+                Scope::Prefix(prefix) => prefix.clone(),
+            });
+        }
+        if let Some(grant) = grant {
+            self.key_id = Some(grant.key_id.clone());
+            self.sub = Some(grant.sub.clone());
+            self.jti.clone_from(&grant.jti);
+        }
+    }
+
+    /// The parameters of [`INSERT_SQL`], in order, with text cut to its documented length.
+    pub fn params(&self) -> Vec<SqlValue> {
+        let text =
+            |v: &Option<String>, max| SqlValue::from(v.as_deref().map(|s| cut(s, max).to_owned()));
+        let int = |v: Option<u64>| SqlValue::from(v.map(|n| i64::try_from(n).unwrap_or(i64::MAX)));
+        vec![
+            SqlValue::Integer(self.time_ms),
+            SqlValue::Text(cut(&self.request_id, 64).to_owned()),
+            SqlValue::from(self.operation.map(str::to_owned)),
+            SqlValue::Text(self.bucket.clone()),
+            text(&self.object_key, crate::s3::MAX_KEY_BYTES),
+            SqlValue::Text(self.decision.to_owned()),
+            SqlValue::Integer(self.status.into()),
+            SqlValue::from(self.s3_status.map(i64::from)),
+            int(self.bytes_in),
+            int(self.bytes_out),
+            int(self.duration_ms),
+            text(&self.ip, 64),
+            text(&self.country, 8),
+            SqlValue::from(self.asn.map(i64::from)),
+            text(&self.colo, 8),
+            text(&self.user_agent, MAX_TEXT),
+            text(&self.origin, MAX_TEXT),
+            text(&self.key_id, 128),
+            text(&self.sub, MAX_TEXT),
+            text(&self.jti, MAX_TEXT),
+        ]
+    }
+}
+
+/// `s` cut to at most `max` bytes, on a character boundary.
+fn cut(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn params_match_the_insert_and_are_cut() {
+        let record = AuditRecord {
+            user_agent: Some("é".repeat(200)),
+            ..AuditRecord::default()
+        };
+        let params = record.params();
+        assert_eq!(params.len(), INSERT_SQL.matches('?').count());
+        let SqlValue::Text(ua) = &params[15] else {
+            panic!("user agent is text")
+        };
+        assert_eq!(ua.len(), MAX_TEXT);
+    }
+}

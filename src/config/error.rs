@@ -1,0 +1,124 @@
+//! A configuration that cannot be used, and exactly where.
+
+use std::fmt;
+
+use crate::acl::InvalidCountry;
+use crate::grant::InvalidPublicKey;
+use crate::s3::{InvalidBucket, InvalidEndpoint};
+
+/// One setting is missing or wrong. Its `Display` names the setting and, inside a JSON setting,
+/// the entry (`ACL: ip.allow[2]: …`); it never prints a setting's value, which may be secret.
+#[derive(Debug)]
+pub struct ConfigError {
+    setting: &'static str,
+    entry: Option<String>,
+    problem: Problem,
+}
+
+/// What is wrong with a setting.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Problem {
+    /// Required and absent (or empty).
+    Missing,
+    /// Not valid JSON of the documented shape.
+    Json(serde_json::Error),
+    /// Not a usable S3 endpoint.
+    Endpoint(InvalidEndpoint),
+    /// Not a valid bucket name.
+    Bucket(InvalidBucket),
+    /// Not an AWS region name such as `eu-west-1`.
+    Region,
+    /// Not one of the values listed.
+    OneOf(&'static [&'static str]),
+    /// Not a whole number in the range given.
+    Number {
+        /// The smallest value allowed.
+        min: u64,
+        /// The largest value allowed.
+        max: u64,
+    },
+    /// Not CIDR notation (`192.0.2.0/24`, `2001:db8::/32`) or a single address.
+    Cidr,
+    /// A CIDR block with host bits set, such as `10.0.0.1/8`; write `10.0.0.0/8`.
+    HostBitsSet,
+    /// Not a country code.
+    Country(InvalidCountry),
+    /// Not a vendor public key.
+    PublicKey(InvalidPublicKey),
+    /// Not an RFC 3339 timestamp.
+    Timestamp,
+    /// Not an operation name.
+    Operation,
+    /// Text with characters or a length the setting does not allow.
+    Text,
+}
+
+impl ConfigError {
+    pub(crate) fn new(setting: &'static str, problem: Problem) -> Self {
+        Self {
+            setting,
+            entry: None,
+            problem,
+        }
+    }
+
+    pub(crate) fn at(setting: &'static str, entry: impl Into<String>, problem: Problem) -> Self {
+        Self {
+            setting,
+            entry: Some(entry.into()),
+            problem,
+        }
+    }
+
+    /// The name of the setting at fault, as in wrangler.toml or `wrangler secret put`.
+    pub fn setting(&self) -> &'static str {
+        self.setting
+    }
+
+    /// The entry inside a JSON setting, such as `ip.allow[2]`.
+    pub fn entry(&self) -> Option<&str> {
+        self.entry.as_deref()
+    }
+
+    /// What is wrong.
+    pub fn problem(&self) -> &Problem {
+        &self.problem
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Missing => f.write_str("required but not set"),
+            Self::Json(e) => write!(f, "not valid JSON of the documented shape: {e}"),
+            Self::Endpoint(e) => e.fmt(f),
+            Self::Bucket(e) => e.fmt(f),
+            Self::Region => f.write_str("not an AWS region name such as eu-west-1"),
+            Self::OneOf(values) => write!(f, "must be one of: {}", values.join(", ")),
+            Self::Number { min, max } => write!(f, "must be a whole number from {min} to {max}"),
+            Self::Cidr => f.write_str("not CIDR notation such as 192.0.2.0/24 or 2001:db8::/32"),
+            Self::HostBitsSet => f.write_str(
+                "host bits are set; give the network address (10.0.0.0/8, not 10.0.0.1/8)",
+            ),
+            Self::Country(e) => e.fmt(f),
+            Self::PublicKey(e) => e.fmt(f),
+            Self::Timestamp => {
+                f.write_str("not an RFC 3339 timestamp such as 2026-01-31T00:00:00Z")
+            }
+            Self::Operation => f.write_str("not one of get, head, put, list, delete"),
+            Self::Text => f.write_str("contains characters or a length that is not allowed"),
+        }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.entry {
+            Some(entry) => write!(f, "{}: {entry}: {}", self.setting, self.problem),
+            None => write!(f, "{}: {}", self.setting, self.problem),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
