@@ -15,6 +15,9 @@ S3S_FS_VERSION="0.14.1"
 WASM_BINDGEN_VERSION="$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' "$ROOT/Cargo.lock")"
 
 TOOLS="$CACHE/tools"
+# Build output is kept in the cache too, so a fresh clone (as CI makes) reuses compiled
+# dependencies and only rebuilds the project's own crates.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$CACHE/target}"
 WORKER_BUILD_BIN="$TOOLS/worker-build-$WORKER_BUILD_VERSION/bin/worker-build"
 WASM_BINDGEN_BIN="$TOOLS/wasm-bindgen-$WASM_BINDGEN_VERSION/bin/wasm-bindgen"
 S3S_FS_BIN="$TOOLS/s3s-fs-$S3S_FS_VERSION/bin/s3s-fs"

@@ -1,0 +1,208 @@
+// The local stack: a real S3-compatible server (s3s-fs, which verifies SigV4) on loopback, and
+// the gatekeeper in workerd through `wrangler dev`, with local D1. Used by the demo and by the
+// end-to-end tests, so both run exactly the same thing.
+//
+// Nothing here is mocked: the worker signs with SigV4, s3s-fs checks the signature, and D1 is
+// wrangler's local database. Every process started here is stopped by stop().
+
+import { spawn, execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+// Settings of scripts/env.sh, read once so the two never disagree.
+const env = await (async () => {
+  const names = ['CACHE', 'S3S_FS_BIN', 'LOCAL_S3_ACCESS_KEY', 'LOCAL_S3_SECRET_KEY', 'LOCAL_S3_BUCKET'];
+  const script = `source scripts/env.sh; ${names.map((n) => `echo "$${n}"`).join('; ')}`;
+  const { stdout } = await run('bash', ['-c', script], { cwd: ROOT });
+  return Object.fromEntries(stdout.trim().split('\n').map((v, i) => [names[i], v]));
+})();
+export const LOCAL = {
+  accessKey: env.LOCAL_S3_ACCESS_KEY,
+  secretKey: env.LOCAL_S3_SECRET_KEY,
+  bucket: env.LOCAL_S3_BUCKET,
+  audience: 'local-gatekeeper',
+};
+
+const targetDir = process.env.CARGO_TARGET_DIR ?? join(env.CACHE, 'target');
+export const CLI = join(targetDir, 'debug', 'gatekeeper');
+const WRANGLER = join(ROOT, 'node_modules', '.bin', 'wrangler');
+
+/** A free TCP port on loopback. */
+export async function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function start(label, command, args, options, log) {
+  // detached: each service leads its own process group, so stop() ends its children too
+  // (wrangler starts workerd).
+  const child = spawn(command, args, { ...options, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines = [];
+  const keep = (chunk) => {
+    const text = chunk.toString();
+    lines.push(text);
+    if (lines.length > 400) lines.shift();
+    log?.(text);
+  };
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
+  child.exited = new Promise((resolve) => child.once('exit', resolve));
+  child.label = label;
+  child.output = () => lines.join('');
+  return child;
+}
+
+async function stopProcess(child) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  try {
+    process.kill(-child.pid, 'SIGTERM');
+  } catch {
+    return;
+  }
+  const timer = setTimeout(() => {
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {}
+  }, 5000);
+  await child.exited;
+  clearTimeout(timer);
+}
+
+async function waitFor(url, child, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`${child.label} exited early:\n${child.output()}`);
+    try {
+      await fetch(url, { signal: AbortSignal.timeout(2000) });
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  throw new Error(`${child.label} did not answer at ${url} within ${timeoutMs} ms:\n${child.output()}`);
+}
+
+function dotenv(vars) {
+  // Single quotes keep JSON values literal.
+  return Object.entries(vars)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `${k}='${String(v).replaceAll("'", '')}'`)
+    .join('\n');
+}
+
+/**
+ * Starts s3s-fs and the gatekeeper.
+ *
+ * @param {object} options
+ * @param {Record<string, string|undefined>} [options.vars] settings that override the defaults
+ *   (an `undefined` value removes a setting)
+ * @param {Record<string, Buffer|string>} [options.objects] objects to seed, by key
+ * @param {(text: string) => void} [options.log] receives the services' output
+ * @param {string} [options.dir] state folder (default: a fresh temporary one)
+ */
+export async function startStack({ vars = {}, objects = {}, log, dir } = {}) {
+  const state = dir ?? mkdtempSync(join(tmpdir(), 's3gk-stack-'));
+  const children = [];
+  const stop = async () => {
+    await Promise.all(children.map(stopProcess));
+  };
+  try {
+    // A vendor key for this run only.
+    const keyFile = join(state, 'vendor.key');
+    rmSync(keyFile, { force: true });
+    const { stdout } = await run(CLI, ['keygen', '--out', keyFile, '--json']);
+    const vendorKey = JSON.parse(stdout);
+
+    // The bucket is a folder; objects are plain files.
+    const data = join(state, 's3');
+    for (const [key, body] of Object.entries(objects)) {
+      const path = join(data, LOCAL.bucket, key);
+      mkdirSync(dirname(path), { recursive: true });
+      writeFileSync(path, body);
+    }
+    mkdirSync(join(data, LOCAL.bucket), { recursive: true });
+
+    const s3Port = await freePort();
+    const s3 = start('s3s-fs', env.S3S_FS_BIN, [
+      '--host', '127.0.0.1', '--port', String(s3Port),
+      '--access-key', LOCAL.accessKey, '--secret-key', LOCAL.secretKey, data,
+    ], {}, log);
+    children.push(s3);
+    await waitFor(`http://127.0.0.1:${s3Port}/`, s3, 15000);
+
+    const settings = {
+      S3_ENDPOINT: `http://127.0.0.1:${s3Port}`,
+      AWS_ACCESS_KEY_ID: LOCAL.accessKey,
+      AWS_SECRET_ACCESS_KEY: LOCAL.secretKey,
+      VENDOR_KEYS: JSON.stringify([vendorKey]),
+      ...vars,
+    };
+    const envFile = join(state, 'dev.env');
+    writeFileSync(envFile, dotenv(settings) + '\n');
+    // Settings removed with `undefined` must not fall back to wrangler.toml either.
+    const removed = Object.entries(vars).filter(([, v]) => v === undefined).map(([k]) => k);
+    const persist = join(state, 'wrangler');
+    const wranglerEnv = { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: 'true', NO_COLOR: '1' };
+
+    await run(WRANGLER, ['d1', 'migrations', 'apply', 'AUDIT_DB', '--local', '--env', 'local', '--persist-to', persist], {
+      cwd: ROOT,
+      env: wranglerEnv,
+    });
+
+    const port = await freePort();
+    const inspector = await freePort();
+    const args = [
+      'dev', '--env', 'local', '--ip', '127.0.0.1', '--port', String(port),
+      '--inspector-port', String(inspector), '--env-file', envFile, '--persist-to', persist,
+      '--show-interactive-dev-session=false', '--log-level', 'log',
+      ...removed.flatMap((name) => ['--var', `${name}:`]),
+    ];
+    const worker = start('wrangler dev', WRANGLER, args, { cwd: ROOT, env: wranglerEnv }, log);
+    children.push(worker);
+    const url = `http://127.0.0.1:${port}`;
+    await waitFor(`${url}/`, worker, 180000);
+
+    return {
+      url,
+      s3Url: settings.S3_ENDPOINT,
+      dataDir: data,
+      state,
+      keyFile,
+      vendorKey,
+      output: () => worker.output(),
+      /** Mints a grant with the CLI. */
+      async grant({ op = 'get', object, prefix, sub = 'user-1', ttl = 300, jti, aud = LOCAL.audience } = {}) {
+        const args = ['grant', '--key', keyFile, '--aud', aud, '--op', op, '--sub', sub, '--ttl', String(ttl)];
+        if (object !== undefined) args.push('--object', object);
+        if (prefix !== undefined) args.push('--prefix', prefix);
+        if (jti !== undefined) args.push('--jti', jti);
+        const { stdout } = await run(CLI, args);
+        return stdout.trim();
+      },
+      /** Runs SQL against the local D1 database, as a customer would with `wrangler d1 execute`. */
+      async sql(command) {
+        const { stdout } = await run(WRANGLER, [
+          'd1', 'execute', 'AUDIT_DB', '--local', '--env', 'local', '--persist-to', persist, '--json', '--command', command,
+        ], { cwd: ROOT, env: wranglerEnv, maxBuffer: 64 * 1024 * 1024 });
+        return JSON.parse(stdout)[0].results;
+      },
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
