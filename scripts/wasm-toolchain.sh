@@ -36,10 +36,12 @@ ensure_wasm_toolchain() {
 # with its std sources, LLVM and lld. They are unpacked (never installed) into a private prefix,
 # "$CACHE/rust-web-VERSION", the wasm32 standard library is built there from those sources, and the
 # prefix is registered with `rustup toolchain link` as "s3gk-web-VERSION". With no cargo in the
-# prefix, rustup runs the default toolchain's cargo against it.
+# prefix, rustup runs the cargo of an installed release toolchain (nightly, beta or stable) with it.
 #
 # The prefix is assembled in "PREFIX.partial" and moved into place only once complete, with a marker
 # holding the Debian version written last; a run that finds the marker only re-links the toolchain.
+#
+# Every step checks its own result, because callers may run this where `set -e` does not apply.
 ensure_offline_wasm_toolchain() {
   local multiarch host
   case "$(dpkg --print-architecture 2>/dev/null || true)" in
@@ -49,17 +51,25 @@ ensure_offline_wasm_toolchain() {
   esac
   local tool
   for tool in apt-get apt-cache dpkg dpkg-query rustup cargo flock; do
-    command -v "$tool" >/dev/null || { _rustweb_fail "the offline wasm route needs '$tool', which is not on PATH"; return 1; }
+    command -v "$tool" >/dev/null \
+      || { _rustweb_fail "the offline wasm route needs '$tool', which is not on PATH"; return 1; }
   done
-  mkdir -p "$CACHE"
+  mkdir -p "$CACHE" || return 1
 
   # One run at a time per cache: a second one waits here, then finds the work done.
-  local lock_fd
-  exec {lock_fd}>"$CACHE/rust-web.lock"
-  flock "$lock_fd"
+  local lock_fd rc=0
+  exec {lock_fd}>"$CACHE/rust-web.lock" || return 1
+  flock "$lock_fd" || { exec {lock_fd}>&-; return 1; }
+  _rustweb_ensure "$multiarch" "$host" || rc=$?
+  exec {lock_fd}>&-
+  return "$rc"
+}
 
+# _rustweb_ensure MULTIARCH HOST: the work of ensure_offline_wasm_toolchain, under its lock.
+_rustweb_ensure() {
+  local multiarch="$1" host="$2"
   _RUSTWEB_UPDATED=""
-  _rustweb_resolve_version || { exec {lock_fd}>&-; return 1; }
+  _rustweb_resolve_version || return 1
   local deb_version="$_RUSTWEB_DEB_VERSION"
   local version="${deb_version#*:}"
   version="${version%%[+~-]*}"
@@ -69,17 +79,26 @@ ensure_offline_wasm_toolchain() {
 
   if [[ -f "$marker" ]]; then
     note "wasm32 target: Debian rustc-web $version already prepared in $prefix"
+    rm -rf "$prefix.partial"
   else
-    _rustweb_build "$deb_version" "$prefix" "$multiarch" "$host" || { exec {lock_fd}>&-; return 1; }
+    _rustweb_build "$deb_version" "$prefix" "$multiarch" "$host" || return 1
   fi
 
-  _rustweb_link "$name" "$prefix/usr" || { exec {lock_fd}>&-; return 1; }
-  echo "$name" >"$WASM_TOOLCHAIN_FILE"
+  _rustweb_link "$name" "$prefix/usr" || return 1
+  echo "$name" >"$WASM_TOOLCHAIN_FILE" || return 1
   note "wasm32 target: using toolchain $name"
-  exec {lock_fd}>&-
 }
 
 _rustweb_fail() { printf '\033[1;31merror:\033[0m %s\n' "$*" >&2; }
+
+# Like env.sh's `timed`, but passes on the command's exit status in every context.
+_rustweb_timed() {
+  local label="$1" start=$SECONDS rc=0
+  shift
+  "$@" || rc=$?
+  note "$label: $((SECONDS - start)) s"
+  return "$rc"
+}
 
 # apt-get update, once per run, and only when apt turned out not to know what is needed.
 _rustweb_apt_update() {
@@ -87,9 +106,9 @@ _rustweb_apt_update() {
   _RUSTWEB_UPDATED=1
   step "Refreshing apt's package lists (apt-get update)"
   if [[ "$(id -u)" == 0 ]]; then
-    timed "apt-get update" apt-get update -qq
+    _rustweb_timed "apt-get update" apt-get update -qq
   elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
-    timed "apt-get update" sudo -n apt-get update -qq
+    _rustweb_timed "apt-get update" sudo -n apt-get update -qq
   else
     _rustweb_fail "apt's package lists need refreshing; run 'sudo apt-get update' and try again"
     return 1
@@ -100,9 +119,9 @@ _rustweb_candidate() {
   apt-cache policy "$1" 2>/dev/null | awk '$1 == "Candidate:" { print $2; exit }'
 }
 
-# Sets _RUSTWEB_DEB_VERSION to the Debian version of rustc-web to use: apt's candidate, provided that version also comes
-# with rust-web-llvm (older rustc-web releases in Debian's main suite do not; the security suite has
-# them). If apt knows of none, a prefix completed earlier is used rather than failing.
+# Sets _RUSTWEB_DEB_VERSION to the Debian version of rustc-web to use: apt's candidate, provided
+# that version also comes with rust-web-llvm (older rustc-web releases in Debian's main suite do not;
+# the security suite has them). If apt knows of none, a prefix completed earlier is used instead.
 _rustweb_resolve_version() {
   local v
   while :; do
@@ -181,10 +200,9 @@ _rustweb_build() {
   local extra
   mapfile -t extra < <(_rustweb_missing_libs "libllvm$llvm_major" "lld-$llvm_major" "$libstd")
 
-  rm -rf "$partial"
-  mkdir -p "$partial/debs"
+  rm -rf "$partial" && mkdir -p "$partial/debs" || return 1
   step "Downloading ${#pkgs[@]} Debian packages (about 140 MB)${extra[*]:+ and missing libraries: ${extra[*]}}"
-  timed "download" _rustweb_download "$partial/debs" "${pkgs[@]}" "${extra[@]}" || return 1
+  _rustweb_timed "download" _rustweb_download "$partial/debs" "${pkgs[@]}" "${extra[@]}" || return 1
 
   step "Unpacking them into $partial"
   local deb
@@ -208,21 +226,24 @@ _rustweb_build() {
   fi
   local bin
   for bin in rustc rustdoc; do
-    mv "$usr/bin/$bin" "$usr/bin/$bin.real"
+    mv "$usr/bin/$bin" "$usr/bin/$bin.real" || return 1
     printf '%s\n' '#!/bin/sh' \
       "d=\"\$(dirname \"\$(readlink -f \"\$0\")\")\"; export LD_LIBRARY_PATH=\"$libdirs\${LD_LIBRARY_PATH:+:\$LD_LIBRARY_PATH}\"; exec \"\$d/$bin.real\" \"\$@\"" \
-      >"$usr/bin/$bin"
-    chmod 755 "$usr/bin/$bin"
+      >"$usr/bin/$bin" && chmod 755 "$usr/bin/$bin" || return 1
   done
 
   # rustc links wasm with rust-lld from the sysroot's host bin folder.
-  mkdir -p "$usr/lib/rustlib/$host/bin"
-  ln -sfn "../../../../bin/lld-$llvm_major" "$usr/lib/rustlib/$host/bin/rust-lld"
+  mkdir -p "$usr/lib/rustlib/$host/bin" \
+    && ln -sfn "../../../../bin/lld-$llvm_major" "$usr/lib/rustlib/$host/bin/rust-lld" || return 1
 
-  local rustc_version
-  if ! rustc_version="$("$usr/bin/rustc" -V 2>&1)" \
-      || [[ "$("$usr/bin/rustc" --print sysroot)" != "$(cd "$usr" && pwd -P)" ]]; then
-    _rustweb_fail "the unpacked rustc does not run: ${rustc_version:-its sysroot is not $usr}"
+  local rustc_version sysroot
+  if ! rustc_version="$("$usr/bin/rustc" -V 2>&1)"; then
+    _rustweb_fail "the unpacked rustc does not run: $rustc_version"
+    return 1
+  fi
+  sysroot="$("$usr/bin/rustc" --print sysroot)"
+  if [[ "$sysroot" != "$(cd "$usr" && pwd -P)" ]]; then
+    _rustweb_fail "the unpacked rustc uses the sysroot '$sysroot' instead of $usr"
     return 1
   fi
   if ! LD_LIBRARY_PATH="$abs_libdirs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
@@ -238,9 +259,10 @@ _rustweb_build() {
 
   # The wasm32 standard library is not packaged: build it from rust-web-src with cargo's
   # build-std, on a throwaway crate. Bitcode is embedded so crates built with `lto = true` link.
+  # cargo runs from the crate's folder so that no rustup override of the caller's folder applies.
   step "Building the wasm32 standard library from rust-web-src (about a minute)"
   local crate="$partial/std-build"
-  mkdir -p "$crate/src"
+  mkdir -p "$crate/src" || return 1
   cat >"$crate/Cargo.toml" <<'TOML'
 [package]
 name = "s3gk-wasm-std"
@@ -254,19 +276,19 @@ crate-type = ["cdylib"]
 [workspace]
 TOML
   echo '#[no_mangle] pub extern "C" fn probe(n: usize) -> usize { std::vec![0u8; n].len() }' \
-    >"$crate/src/lib.rs"
-  if ! timed "wasm32 std" env -u CARGO_ENCODED_RUSTFLAGS -u RUSTC_WRAPPER -u RUSTC_WORKSPACE_WRAPPER \
+    >"$crate/src/lib.rs" || return 1
+  if ! _rustweb_timed "wasm32 std" env -C "$crate" \
+      -u CARGO_ENCODED_RUSTFLAGS -u RUSTC_WRAPPER -u RUSTC_WORKSPACE_WRAPPER \
       -u CARGO_BUILD_RUSTC_WRAPPER -u RUSTUP_TOOLCHAIN -u CARGO_BUILD_TARGET \
       RUSTC_BOOTSTRAP=1 CARGO_UNSTABLE_BUILD_STD=std,panic_abort RUSTFLAGS=-Cembed-bitcode=yes \
       RUSTC="$usr/bin/rustc" \
-      cargo build --quiet --release --target wasm32-unknown-unknown \
-        --manifest-path "$crate/Cargo.toml" --target-dir "$crate/target"; then
+      cargo build --quiet --release --target wasm32-unknown-unknown --target-dir "$crate/target"; then
     _rustweb_fail "building the wasm32 standard library failed (see cargo's output above)"
     return 1
   fi
   local libdir="$usr/lib/rustlib/wasm32-unknown-unknown/lib"
-  mkdir -p "$libdir"
-  cp "$crate"/target/wasm32-unknown-unknown/release/deps/lib*.rlib "$libdir/"
+  mkdir -p "$libdir" \
+    && cp "$crate"/target/wasm32-unknown-unknown/release/deps/lib*.rlib "$libdir/" || return 1
   if ! compgen -G "$libdir/libstd-*.rlib" >/dev/null; then
     _rustweb_fail "the wasm32 build produced no libstd rlib"
     return 1
@@ -279,9 +301,8 @@ TOML
     rm -rf "$src/compiler" "$src/src"
   done
 
-  echo "$deb_version" >"$partial/.s3gk-complete"
-  rm -rf "$prefix"
-  mv "$partial" "$prefix"
+  echo "$deb_version" >"$partial/.s3gk-complete" || return 1
+  rm -rf "$prefix" && mv "$partial" "$prefix" || return 1
   note "installed in $prefix ($(du -sh "$prefix" | cut -f1))"
 }
 
