@@ -1,0 +1,85 @@
+//! The ACL, table-driven through its public API.
+
+// In tests a panic is the failure report, so unwrapping is the clearest way to fail.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use s3_gatekeeper::acl::{AclDenial, Caller};
+
+mod support;
+
+fn caller(ip: Option<&str>, country: Option<&str>) -> Caller {
+    Caller {
+        ip: ip.map(|s| s.parse().unwrap()),
+        country: country.map(|s| s.parse().unwrap()),
+    }
+}
+
+#[test]
+fn default_acl_allows_the_seven_countries_only() {
+    let acl = support::config(&[]).acl;
+    for country in ["US", "CA", "GB", "AU", "NZ", "IE", "NL"] {
+        assert_eq!(
+            acl.check(&caller(Some("192.0.2.1"), Some(country))),
+            Ok(()),
+            "{country}"
+        );
+    }
+    let cases = [
+        (Some("192.0.2.1"), Some("FR"), AclDenial::CountryNotAllowed),
+        (Some("192.0.2.1"), Some("T1"), AclDenial::Tor),
+        (Some("192.0.2.1"), None, AclDenial::CountryUnknown),
+        (None, Some("US"), AclDenial::IpUnknown),
+    ];
+    for (ip, country, want) in cases {
+        assert_eq!(
+            acl.check(&caller(ip, country)),
+            Err(want),
+            "{ip:?} {country:?}"
+        );
+    }
+}
+
+#[test]
+fn networks_deny_wins_and_ipv6_works() {
+    let acl_json = r#"{
+        "ip": {"allow": ["198.51.100.0/24", "2001:db8::/32"], "deny": ["198.51.100.128/25", "2001:db8:bad::/48"]},
+        "country": {"allow": ["GB"], "deny": ["GB"], "unknown": "allow", "tor": "allow"}
+    }"#;
+    let acl = support::config(&[("ACL", acl_json)]).acl;
+    let cases: &[(&str, Option<&str>, Result<(), AclDenial>)] = &[
+        ("198.51.100.7", None, Ok(())),
+        ("198.51.100.200", None, Err(AclDenial::IpDenied)),
+        ("203.0.113.1", None, Err(AclDenial::IpNotAllowed)),
+        ("::ffff:198.51.100.7", None, Ok(())),
+        ("::ffff:198.51.100.200", None, Err(AclDenial::IpDenied)),
+        ("2001:db8:1::1", None, Ok(())),
+        ("2001:db8:bad::1", None, Err(AclDenial::IpDenied)),
+        ("2001:db9::1", None, Err(AclDenial::IpNotAllowed)),
+        ("198.51.100.7", Some("GB"), Err(AclDenial::CountryDenied)),
+        ("198.51.100.7", Some("T1"), Ok(())),
+    ];
+    for (ip, country, want) in cases {
+        assert_eq!(
+            acl.check(&caller(Some(ip), *country)),
+            *want,
+            "{ip} {country:?}"
+        );
+    }
+}
+
+#[test]
+fn a_denied_caller_gets_no_signed_request() {
+    let gatekeeper = support::gatekeeper(&[("ACL", r#"{"ip": {"deny": ["192.0.2.0/24"]}}"#)]);
+    let request = http::Request::get("/objects/a").body(()).unwrap();
+    let decision = gatekeeper.decide(
+        &request,
+        &caller(Some("192.0.2.9"), Some("US")),
+        support::at(1_800_000_000),
+    );
+    let err = decision.outcome.unwrap_err();
+    assert_eq!((err.status().as_u16(), err.code()), (403, "ip_denied"));
+    assert!(
+        decision.intent.is_none(),
+        "the ACL runs before the request is even read"
+    );
+}

@@ -1,0 +1,158 @@
+//! Every configuration mistake is reported with the exact setting, and entry, at fault.
+
+// In tests a panic is the failure report, so unwrapping is the clearest way to fail.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use s3_gatekeeper::Config;
+
+/// Valid settings, with `name` replaced by `value` (or removed, for `None`).
+fn load(name: &str, value: Option<&str>) -> Result<Config, s3_gatekeeper::config::ConfigError> {
+    let key = support::vendor_key();
+    let keys = format!(r#"[{{"public":"{}"}}]"#, key.public_paserk());
+    let valid = [
+        ("GATEKEEPER_ID", "acme"),
+        ("S3_REGION", "eu-west-1"),
+        ("S3_BUCKET", "acme-reports"),
+        ("AWS_ACCESS_KEY_ID", "AKID"),
+        ("AWS_SECRET_ACCESS_KEY", "secret"),
+        ("VENDOR_KEYS", keys.as_str()),
+    ];
+    Config::from_settings(|setting| {
+        if setting == name {
+            return value.map(str::to_owned);
+        }
+        valid
+            .iter()
+            .find(|(k, _)| *k == setting)
+            .map(|(_, v)| (*v).to_owned())
+    })
+}
+
+#[test]
+fn valid_settings_load() {
+    let config = load("unused", None).unwrap();
+    assert_eq!(config.bucket.as_str(), "acme-reports");
+    assert_eq!(config.policy.max_lifetime, 900);
+}
+
+/// Setting, value (`None`: unset), and how the error must begin.
+const MISTAKES: &[(&str, Option<&str>, &str)] = &[
+    ("GATEKEEPER_ID", None, "GATEKEEPER_ID: required but not set"),
+    (
+        "GATEKEEPER_ID",
+        Some("has space"),
+        "GATEKEEPER_ID: contains characters",
+    ),
+    ("S3_REGION", None, "S3_REGION: required but not set"),
+    ("S3_REGION", Some("EU West"), "S3_REGION: not an AWS region"),
+    ("S3_BUCKET", Some("  "), "S3_BUCKET: required but not set"),
+    (
+        "S3_BUCKET",
+        Some("ab"),
+        "S3_BUCKET: not a valid S3 bucket name",
+    ),
+    (
+        "S3_ENDPOINT",
+        Some("s3.amazonaws.com"),
+        "S3_ENDPOINT: not an absolute URL",
+    ),
+    (
+        "S3_ENDPOINT",
+        Some("ftp://s3.example"),
+        "S3_ENDPOINT: the scheme must be https",
+    ),
+    (
+        "S3_ENDPOINT",
+        Some("https://s3.example/bucket"),
+        "S3_ENDPOINT: the URL must have no path",
+    ),
+    (
+        "S3_ADDRESSING",
+        Some("vhost"),
+        "S3_ADDRESSING: must be one of: virtual, path",
+    ),
+    (
+        "AWS_ACCESS_KEY_ID",
+        None,
+        "AWS_ACCESS_KEY_ID: required but not set",
+    ),
+    (
+        "AWS_SECRET_ACCESS_KEY",
+        Some(""),
+        "AWS_SECRET_ACCESS_KEY: required but not set",
+    ),
+    ("VENDOR_KEYS", None, "VENDOR_KEYS: required but not set"),
+    (
+        "VENDOR_KEYS",
+        Some("[]"),
+        "VENDOR_KEYS: required but not set",
+    ),
+    ("VENDOR_KEYS", Some("{"), "VENDOR_KEYS: not valid JSON"),
+    (
+        "VENDOR_KEYS",
+        Some(r#"[{"public":"k4.public.AAAA"}]"#),
+        "VENDOR_KEYS: [0].public: not a PASERK k4.public key",
+    ),
+    (
+        "GRANT_MAX_LIFETIME_SECONDS",
+        Some("0"),
+        "GRANT_MAX_LIFETIME_SECONDS: must be a whole number from 1 to 86400",
+    ),
+    (
+        "GRANT_CLOCK_SKEW_SECONDS",
+        Some("ten"),
+        "GRANT_CLOCK_SKEW_SECONDS: must be a whole number from 0 to 600",
+    ),
+    (
+        "ACL",
+        Some(r#"{"ip":{"allow":["10.0.0.0/8","10.0.0.1/8"]}}"#),
+        "ACL: ip.allow[1]: host bits are set",
+    ),
+    (
+        "ACL",
+        Some(r#"{"ip":{"deny":["not-an-ip"]}}"#),
+        "ACL: ip.deny[0]: not CIDR notation",
+    ),
+    (
+        "ACL",
+        Some(r#"{"country":{"allow":["US","usa"]}}"#),
+        "ACL: country.allow[1]: not an ISO 3166-1 alpha-2 code",
+    ),
+    (
+        "ACL",
+        Some(r#"{"country":{"tor":"maybe"}}"#),
+        "ACL: country.tor: must be one of: allow, deny",
+    ),
+    (
+        "ACL",
+        Some(r#"{"ips":{}}"#),
+        "ACL: not valid JSON of the documented shape: unknown field `ips`",
+    ),
+];
+
+#[test]
+fn each_mistake_names_its_setting() {
+    for (name, value, want) in MISTAKES {
+        let err = load(name, *value).expect_err(name);
+        assert_eq!(err.setting(), *name);
+        let shown = err.to_string();
+        assert!(
+            shown.starts_with(want),
+            "{name}={value:?}: got {shown:?}, want {want:?}…"
+        );
+    }
+}
+
+#[test]
+fn errors_never_print_secret_values() {
+    let err = load("AWS_ACCESS_KEY_ID", None).unwrap_err();
+    assert!(!err.to_string().contains("secret"));
+    let err = load(
+        "VENDOR_KEYS",
+        Some(r#"[{"public":"k4.public.SECRET-LOOKING"}]"#),
+    )
+    .unwrap_err();
+    assert!(!err.to_string().contains("SECRET-LOOKING"));
+}
