@@ -81,19 +81,22 @@ async function stopProcess(child) {
   clearTimeout(timer);
 }
 
-async function waitFor(url, child, timeoutMs) {
+/** Waits until `ready()` holds, failing early if the service exits. */
+async function waitFor(child, ready, timeoutMs) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`${child.label} exited early:\n${child.output()}`);
-    try {
-      await fetch(url, { signal: AbortSignal.timeout(2000) });
-      return;
-    } catch {
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    if (await ready()) return;
+    await new Promise((r) => setTimeout(r, 200));
   }
-  throw new Error(`${child.label} did not answer at ${url} within ${timeoutMs} ms:\n${child.output()}`);
+  throw new Error(`${child.label} was not ready within ${timeoutMs} ms:\n${child.output()}`);
 }
+
+const answers = (url) => () =>
+  fetch(url, { signal: AbortSignal.timeout(2000) }).then(
+    () => true,
+    () => false,
+  );
 
 function dotenv(vars) {
   // Single quotes keep JSON values literal.
@@ -115,6 +118,7 @@ function dotenv(vars) {
  */
 export async function startStack({ vars = {}, objects = {}, log, dir } = {}) {
   const state = dir ?? mkdtempSync(join(tmpdir(), 's3gk-stack-'));
+  mkdirSync(state, { recursive: true });
   const children = [];
   const stop = async () => {
     await Promise.all(children.map(stopProcess));
@@ -141,7 +145,7 @@ export async function startStack({ vars = {}, objects = {}, log, dir } = {}) {
       '--access-key', LOCAL.accessKey, '--secret-key', LOCAL.secretKey, data,
     ], {}, log);
     children.push(s3);
-    await waitFor(`http://127.0.0.1:${s3Port}/`, s3, 15000);
+    await waitFor(s3, answers(`http://127.0.0.1:${s3Port}/`), 15000);
 
     const settings = {
       S3_ENDPOINT: `http://127.0.0.1:${s3Port}`,
@@ -173,7 +177,8 @@ export async function startStack({ vars = {}, objects = {}, log, dir } = {}) {
     const worker = start('wrangler dev', WRANGLER, args, { cwd: ROOT, env: wranglerEnv }, log);
     children.push(worker);
     const url = `http://127.0.0.1:${port}`;
-    await waitFor(`${url}/`, worker, 180000);
+    // wrangler announces readiness; probing with a request instead would leave an audit row.
+    await waitFor(worker, async () => worker.output().includes(`Ready on ${url}`), 180000);
 
     return {
       url,
