@@ -40,8 +40,12 @@ ensure_wasm_toolchain() {
 #
 # The prefix is assembled in "PREFIX.partial" and moved into place only once complete, with a marker
 # holding the Debian version written last; a run that finds the marker only re-links the toolchain.
+# The marker also records _RUSTWEB_RECIPE, raised whenever the prefix's contents change, so that a
+# prefix prepared by an older version of this script is rebuilt rather than reused.
 #
 # Every step checks its own result, because callers may run this where `set -e` does not apply.
+_RUSTWEB_RECIPE=1
+
 ensure_offline_wasm_toolchain() {
   local multiarch host
   case "$(dpkg --print-architecture 2>/dev/null || true)" in
@@ -77,7 +81,7 @@ _rustweb_ensure() {
   local name="s3gk-web-$version"
   local marker="$prefix/.s3gk-complete"
 
-  if [[ -f "$marker" ]]; then
+  if [[ -f "$marker" && "$(sed -n 2p "$marker")" == "recipe $_RUSTWEB_RECIPE" ]]; then
     note "wasm32 target: Debian rustc-web $version already prepared in $prefix"
     rm -rf "$prefix.partial"
   else
@@ -137,7 +141,7 @@ _rustweb_resolve_version() {
     2>/dev/null | sort -V | tail -n1)"
   if [[ -n "$done_marker" ]]; then
     note "apt offers no usable rustc-web; reusing $(dirname "$done_marker")"
-    _RUSTWEB_DEB_VERSION="$(cat "$done_marker")"
+    _RUSTWEB_DEB_VERSION="$(head -n1 "$done_marker")"
     return
   fi
   _rustweb_fail "apt offers no rustc-web with a matching rust-web-llvm (found rustc-web '${v:-none}')." \
@@ -195,13 +199,13 @@ _rustweb_build() {
   local pkgs=(
     "rustc-web=$deb_version" "rust-web-src=$deb_version" "$libstd=$deb_version"
     "libstd-rust-web-dev=$deb_version" "rust-web-llvm=$deb_version"
-    "libllvm$llvm_major" "lld-$llvm_major"
+    "rust-web-clippy=$deb_version" "libllvm$llvm_major" "lld-$llvm_major"
   )
   local extra
   mapfile -t extra < <(_rustweb_missing_libs "libllvm$llvm_major" "lld-$llvm_major" "$libstd")
 
   rm -rf "$partial" && mkdir -p "$partial/debs" || return 1
-  step "Downloading ${#pkgs[@]} Debian packages (about 140 MB)${extra[*]:+ and missing libraries: ${extra[*]}}"
+  step "Downloading ${#pkgs[@]} Debian packages (about 145 MB)${extra[*]:+ and missing libraries: ${extra[*]}}"
   _rustweb_timed "download" _rustweb_download "$partial/debs" "${pkgs[@]}" "${extra[@]}" || return 1
 
   step "Unpacking them into $partial"
@@ -213,6 +217,7 @@ _rustweb_build() {
 
   # rustc finds its sysroot from its own path, but its libraries (librustc_driver, libLLVM) are
   # not on the system's library path: a wrapper beside it adds them and runs the real binary.
+  # rustdoc and clippy (for `cargo clippy --target wasm32-unknown-unknown`) get the same wrapper.
   local libdirs="" abs_libdirs="" dir
   for dir in "usr/lib/$multiarch" "lib/$multiarch"; do
     [[ -d "$partial/$dir" ]] || continue
@@ -225,7 +230,8 @@ _rustweb_build() {
     return 1
   fi
   local bin
-  for bin in rustc rustdoc; do
+  for bin in rustc rustdoc cargo-clippy clippy-driver; do
+    [[ -x "$usr/bin/$bin" ]] || { _rustweb_fail "the unpacked packages lack usr/bin/$bin"; return 1; }
     mv "$usr/bin/$bin" "$usr/bin/$bin.real" || return 1
     printf '%s\n' '#!/bin/sh' \
       "d=\"\$(dirname \"\$(readlink -f \"\$0\")\")\"; export LD_LIBRARY_PATH=\"$libdirs\${LD_LIBRARY_PATH:+:\$LD_LIBRARY_PATH}\"; exec \"\$d/$bin.real\" \"\$@\"" \
@@ -244,6 +250,10 @@ _rustweb_build() {
   sysroot="$("$usr/bin/rustc" --print sysroot)"
   if [[ "$sysroot" != "$(cd "$usr" && pwd -P)" ]]; then
     _rustweb_fail "the unpacked rustc uses the sysroot '$sysroot' instead of $usr"
+    return 1
+  fi
+  if ! "$usr/bin/clippy-driver" -V >/dev/null 2>&1; then
+    _rustweb_fail "the unpacked clippy-driver does not run"
     return 1
   fi
   if ! LD_LIBRARY_PATH="$abs_libdirs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
@@ -301,7 +311,7 @@ TOML
     rm -rf "$src/compiler" "$src/src"
   done
 
-  echo "$deb_version" >"$partial/.s3gk-complete" || return 1
+  printf '%s\nrecipe %s\n' "$deb_version" "$_RUSTWEB_RECIPE" >"$partial/.s3gk-complete" || return 1
   rm -rf "$prefix" && mv "$partial" "$prefix" || return 1
   note "installed in $prefix ($(du -sh "$prefix" | cut -f1))"
 }

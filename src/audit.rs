@@ -82,8 +82,9 @@ pub struct AuditRecord {
 pub const INSERT_SQL: &str = "INSERT INTO audit_log (time_ms, request_id, operation, bucket, object_key, decision, status, s3_status, bytes_in, bytes_out, duration_ms, ip, country, asn, colo, user_agent, origin, key_id, sub, jti) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)";
 
 impl AuditRecord {
-    /// Fills in what the request asked for and, once verified, what the grant said.
-    pub fn describe(&mut self, intent: Option<&Intent>, grant: Option<&Grant>) {
+    /// Fills in what the request asked for and, once verified, what the grants said: the
+    /// signing key ids (space-separated, when several signed), and the first grant's user and id.
+    pub fn describe(&mut self, intent: Option<&Intent>, grants: &[Grant]) {
         if let Some(intent) = intent {
             self.operation = Some(intent.operation.as_str());
             self.object_key = Some(match &intent.target {
@@ -91,10 +92,11 @@ impl AuditRecord {
                 Scope::Prefix(prefix) => prefix.clone(),
             });
         }
-        if let Some(grant) = grant {
-            self.key_id = Some(grant.key_id.clone());
-            self.sub = Some(grant.sub.clone());
-            self.jti.clone_from(&grant.jti);
+        if let Some(first) = grants.first() {
+            let ids: Vec<&str> = grants.iter().map(|g| g.key_id.as_str()).collect();
+            self.key_id = Some(ids.join(" "));
+            self.sub = Some(first.sub.clone());
+            self.jti.clone_from(&first.jti);
         }
     }
 
@@ -121,7 +123,7 @@ impl AuditRecord {
             text(&self.colo, 8),
             text(&self.user_agent, MAX_TEXT),
             text(&self.origin, MAX_TEXT),
-            text(&self.key_id, 128),
+            text(&self.key_id, 512),
             text(&self.sub, MAX_TEXT),
             text(&self.jti, MAX_TEXT),
         ]

@@ -6,7 +6,7 @@ use http::{HeaderName, Request, header};
 
 use crate::acl::Caller;
 use crate::config::Config;
-use crate::grant::{Grant, GrantError, Verifier};
+use crate::grant::{Grant, Verifier};
 use crate::request::{self, Intent};
 use crate::s3::{Bucket, BucketUrl, Signer};
 use crate::{Error, Operation};
@@ -34,8 +34,8 @@ pub struct Gatekeeper {
 pub struct Decision {
     /// What the request asked for, if it could be read.
     pub intent: Option<Intent>,
-    /// The verified grant, if there was one.
-    pub grant: Option<Grant>,
+    /// The verified grants, the user's first; empty if they were missing or refused.
+    pub grants: Vec<Grant>,
     /// The S3 request to send, signed, or why not.
     pub outcome: Result<Request<()>, Error>,
 }
@@ -50,7 +50,7 @@ impl Gatekeeper {
             config.key_root,
         );
         Self {
-            verifier: Verifier::new(config.id, config.keys, config.policy),
+            verifier: Verifier::new(config.id, config.keys, config.policy, config.quorums),
             signer: Signer::new(bucket_url, config.region, config.credentials),
             acl: config.acl,
             bucket: config.bucket,
@@ -70,7 +70,7 @@ impl Gatekeeper {
     pub fn decide<B>(&self, request: &Request<B>, caller: &Caller, now: SystemTime) -> Decision {
         let mut decision = Decision {
             intent: None,
-            grant: None,
+            grants: Vec::new(),
             outcome: Err(Error::internal()),
         };
         decision.outcome = self.decide_into(request, caller, now, &mut decision);
@@ -86,11 +86,13 @@ impl Gatekeeper {
     ) -> Result<Request<()>, Error> {
         self.acl.check(caller)?;
         let intent = decision.intent.insert(request::intent(request)?);
-        let token = request::grants(request)
-            .next()
-            .ok_or(GrantError::missing())?;
-        let grant = decision.grant.insert(self.verifier.verify(token, now)?);
-        grant.permits(intent.operation, &intent.target, caller.ip)?;
+        decision.grants = self.verifier.authorize(
+            request::grants(request),
+            intent.operation,
+            &intent.target,
+            caller.ip,
+            now,
+        )?;
 
         let crate::grant::Scope::Key(key) = &intent.target else {
             return Err(request::RequestError::NotImplemented.into());

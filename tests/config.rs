@@ -10,7 +10,7 @@ use s3_gatekeeper::Config;
 /// Valid settings, with `name` replaced by `value` (or removed, for `None`).
 fn load(name: &str, value: Option<&str>) -> Result<Config, s3_gatekeeper::config::ConfigError> {
     let key = support::vendor_key();
-    let keys = format!(r#"[{{"public":"{}"}}]"#, key.public_paserk());
+    let keys = format!(r#"[{{"public":"{}"}}]"#, key.public_key());
     let valid = [
         ("GATEKEEPER_ID", "acme"),
         ("S3_REGION", "eu-west-1"),

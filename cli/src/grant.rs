@@ -42,8 +42,9 @@ pub(crate) struct Args {
 pub(crate) fn run(args: &Args) -> Result<(), String> {
     let secret = std::fs::read_to_string(&args.key)
         .map_err(|e| format!("cannot read {}: {e}", args.key.display()))?;
-    let key =
-        SigningKey::from_paserk(&secret).map_err(|e| format!("{}: {e}", args.key.display()))?;
+    let key = secret
+        .parse::<SigningKey>()
+        .map_err(|e| format!("{}: {e}", args.key.display()))?;
 
     let now = unix_now()?;
     let time = |t: i64| format_time(t).ok_or_else(|| "time out of range".to_owned());

@@ -30,10 +30,10 @@ pub(crate) fn run(args: &Args) -> Result<(), String> {
         .mode(0o600)
         .open(&args.out)
         .map_err(|e| format!("cannot create {}: {e}", args.out.display()))?;
-    writeln!(file, "{}", key.secret_paserk())
+    writeln!(file, "{}", key.to_paserk())
         .map_err(|e| format!("cannot write {}: {e}", args.out.display()))?;
 
-    let entry = serde_json::json!({ "id": key.id(), "public": key.public_paserk() });
+    let entry = serde_json::json!({ "id": key.id(), "public": key.public_key().to_string() });
     let mut out = std::io::stdout().lock();
     let printed = if args.json {
         writeln!(out, "{entry}")
@@ -42,7 +42,7 @@ pub(crate) fn run(args: &Args) -> Result<(), String> {
             out,
             "secret key written to {} (keep it secret)\npublic key: {}\nkey id:     {}\nVENDOR_KEYS entry: {entry}",
             args.out.display(),
-            key.public_paserk(),
+            key.public_key(),
             key.id()
         )
     };

@@ -58,7 +58,7 @@ async fn serve(
 ) -> Result<Response, Error> {
     let incoming = convert::to_http(request)?;
     let decision = gatekeeper.decide(&incoming, caller, now);
-    record.describe(decision.intent.as_ref(), decision.grant.as_ref());
+    record.describe(decision.intent.as_ref(), &decision.grants);
     let upstream = decision.outcome?;
 
     let mut s3_response = convert::send(upstream).await?;

@@ -50,6 +50,8 @@ pub enum Problem {
     Timestamp,
     /// Not an operation name.
     Operation,
+    /// Not the id of a key in `VENDOR_KEYS`.
+    UnknownKey,
     /// Text with characters or a length the setting does not allow.
     Text,
 }
@@ -107,6 +109,7 @@ impl fmt::Display for Problem {
                 f.write_str("not an RFC 3339 timestamp such as 2026-01-31T00:00:00Z")
             }
             Self::Operation => f.write_str("not one of get, head, put, list, delete"),
+            Self::UnknownKey => f.write_str("not the k4.pid of a key in VENDOR_KEYS"),
             Self::Text => f.write_str("contains characters or a length that is not allowed"),
         }
     }

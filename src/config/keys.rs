@@ -4,7 +4,7 @@ use serde::Deserialize;
 
 use crate::Operation;
 use crate::config::{ConfigError, Problem};
-use crate::grant::{InvalidPublicKey, KeyRing, TrustedKey, parse_time};
+use crate::grant::{InvalidPublicKey, KeyRing, PublicKey, TrustedKey, parse_time};
 
 const SETTING: &str = "VENDOR_KEYS";
 
@@ -37,8 +37,11 @@ pub(crate) fn parse(json: Option<&str>) -> Result<KeyRing, ConfigError> {
 
 fn key(i: usize, raw: Raw) -> Result<TrustedKey, ConfigError> {
     let at = |field: &str, problem| ConfigError::at(SETTING, format!("[{i}].{field}"), problem);
-    let mut key =
-        TrustedKey::from_paserk(&raw.public).map_err(|e| at("public", Problem::PublicKey(e)))?;
+    let public: PublicKey = raw
+        .public
+        .parse()
+        .map_err(|e| at("public", Problem::PublicKey(e)))?;
+    let mut key = TrustedKey::new(public);
     if raw.id.is_some_and(|id| id != key.id()) {
         return Err(at("id", Problem::PublicKey(InvalidPublicKey::IdMismatch)));
     }

@@ -6,11 +6,12 @@
 mod acl;
 mod error;
 mod keys;
+mod quorum;
 
 pub use error::{ConfigError, Problem};
 
 use crate::acl::Acl;
-use crate::grant::{KeyRing, Policy};
+use crate::grant::{KeyRing, Policy, Quorum};
 use crate::s3::{Addressing, Bucket, Credentials, Endpoint};
 
 /// Every setting, parsed.
@@ -34,6 +35,8 @@ pub struct Config {
     pub keys: KeyRing,
     /// `GRANT_MAX_LIFETIME_SECONDS` (default 900) and `GRANT_CLOCK_SKEW_SECONDS` (default 60).
     pub policy: Policy,
+    /// `MULTISIG`: operations that need several signatures.
+    pub quorums: Vec<Quorum>,
     /// `ACL`.
     pub acl: Acl,
 }
@@ -111,6 +114,7 @@ impl Config {
                 600,
             )?,
         };
+        let quorums = quorum::parse(get("MULTISIG").as_deref(), &keys)?;
         let acl = acl::parse(get("ACL").as_deref())?;
         Ok(Self {
             id,
@@ -122,6 +126,7 @@ impl Config {
             credentials,
             keys,
             policy,
+            quorums,
             acl,
         })
     }

@@ -16,6 +16,7 @@ pub struct GrantError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Kind {
     Missing,
+    TooMany,
     TooLong,
     Malformed,
     UnknownKey,
@@ -30,11 +31,18 @@ pub(crate) enum Kind {
     JtiRequired,
     IpMismatch,
     Replayed,
+    SignaturesInsufficient,
+    DuplicateSigner,
 }
 
 impl GrantError {
     pub(crate) const fn new(kind: Kind) -> Self {
         Self { kind }
+    }
+
+    /// The grant is not a well-formed token, or its claims are not of the documented shape.
+    pub const fn malformed() -> Self {
+        Self::new(Kind::Malformed)
     }
 
     /// The request carries no grant.
@@ -56,6 +64,7 @@ impl GrantError {
     pub fn status(&self) -> StatusCode {
         match self.kind {
             Kind::Missing
+            | Kind::TooMany
             | Kind::TooLong
             | Kind::Malformed
             | Kind::UnknownKey
@@ -69,7 +78,9 @@ impl GrantError {
             Kind::KeyNotTrustedForOperation
             | Kind::ScopeMismatch
             | Kind::IpMismatch
-            | Kind::Replayed => StatusCode::FORBIDDEN,
+            | Kind::Replayed
+            | Kind::SignaturesInsufficient
+            | Kind::DuplicateSigner => StatusCode::FORBIDDEN,
         }
     }
 
@@ -77,6 +88,7 @@ impl GrantError {
     pub fn code(&self) -> &'static str {
         match self.kind {
             Kind::Missing => "grant_missing",
+            Kind::TooMany => "grant_too_many",
             Kind::TooLong => "grant_too_long",
             Kind::Malformed => "grant_malformed",
             Kind::UnknownKey => "grant_unknown_key",
@@ -91,6 +103,8 @@ impl GrantError {
             Kind::JtiRequired => "grant_jti_required",
             Kind::IpMismatch => "grant_ip_mismatch",
             Kind::Replayed => "grant_replayed",
+            Kind::SignaturesInsufficient => "signatures_insufficient",
+            Kind::DuplicateSigner => "signatures_duplicate",
         }
     }
 
@@ -98,6 +112,7 @@ impl GrantError {
     pub fn message(&self) -> &'static str {
         match self.kind {
             Kind::Missing => "this request needs a grant from the application",
+            Kind::TooMany => "the request carries more grants than allowed",
             Kind::TooLong => "the grant is too long",
             Kind::Malformed => "the grant is not a well-formed v4.public token",
             Kind::UnknownKey => "the grant is signed with a key this gatekeeper does not trust",
@@ -114,6 +129,8 @@ impl GrantError {
             Kind::JtiRequired => "a grant for a write must carry a unique id (jti)",
             Kind::IpMismatch => "the grant is bound to a different network",
             Kind::Replayed => "this grant has already been used",
+            Kind::SignaturesInsufficient => "this request needs more signatures",
+            Kind::DuplicateSigner => "the same key signed more than one of the grants",
         }
     }
 }

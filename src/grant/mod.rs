@@ -7,16 +7,21 @@
 
 mod claims;
 mod error;
+mod key;
 mod keyring;
 mod mint;
+mod quorum;
 mod time;
+pub mod token;
 mod verify;
 
 pub use claims::Claims;
 pub use error::GrantError;
-pub use keyring::{InvalidPublicKey, KeyRing, TrustedKey};
-pub use mint::{InvalidSecretKey, MintFailed, SigningKey};
-pub use verify::{Grant, MAX_TOKEN_LEN, Policy, Scope, Verifier};
-
+pub use key::{InvalidPublicKey, InvalidSecretKey, PublicKey, SigningKey};
+pub use keyring::{KeyRing, TrustedKey};
+pub use quorum::Quorum;
 pub use time::format as format_time;
+pub use token::MAX_TOKEN_LEN;
+pub use verify::{Grant, MAX_GRANTS, Policy, Scope, Verifier};
+
 pub(crate) use time::parse as parse_time;

@@ -20,7 +20,7 @@ pub fn at(unix: i64) -> SystemTime {
 /// Settings for a gatekeeper that trusts `vendor_key()`, overridden by `extra`.
 pub fn config(extra: &[(&str, &str)]) -> Config {
     let key = vendor_key();
-    let keys = format!(r#"[{{"public":"{}"}}]"#, key.public_paserk());
+    let keys = format!(r#"[{{"public":"{}"}}]"#, key.public_key());
     let base = [
         ("GATEKEEPER_ID", "test-gatekeeper"),
         ("S3_REGION", "us-east-1"),

@@ -1,0 +1,186 @@
+//! Ed25519 keys in PASERK form: `k4.public.…`, `k4.secret.…`, and the `k4.pid.…` key id.
+
+use std::fmt;
+use std::str::FromStr;
+
+use ed25519_compact::{KeyPair, Seed};
+use pasetors::keys::{AsymmetricPublicKey, AsymmetricSecretKey};
+use pasetors::paserk::{FormatAsPaserk, Id};
+use pasetors::version4::V4;
+
+/// A vendor's public key, which verifies grants.
+///
+/// ```
+/// use s3_gatekeeper::grant::PublicKey;
+///
+/// let key: PublicKey = "k4.public.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA".parse().unwrap();
+/// assert_eq!(key.id(), "k4.pid.S_XQmeEwHbbvRmiyfXfHYpLGjXGzjTRSDoT1YtTakWFE");
+/// assert_eq!(key.to_string(), "k4.public.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+/// assert!("k3.public.AAAA".parse::<PublicKey>().is_err());
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct PublicKey {
+    pub(crate) inner: AsymmetricPublicKey<V4>,
+    id: String,
+}
+
+/// Why a public key was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InvalidPublicKey {
+    /// Not a `k4.public.` PASERK holding a 32-byte key.
+    NotPaserk,
+    /// An `id` was given and is not the key's `k4.pid`.
+    IdMismatch,
+}
+
+impl fmt::Display for InvalidPublicKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::NotPaserk => "not a PASERK k4.public key",
+            Self::IdMismatch => "the id is not this key's k4.pid",
+        })
+    }
+}
+
+impl std::error::Error for InvalidPublicKey {}
+
+impl PublicKey {
+    /// A key from its 32 raw bytes.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, InvalidPublicKey> {
+        AsymmetricPublicKey::<V4>::from(bytes)
+            .map(Self::new)
+            .map_err(|_| InvalidPublicKey::NotPaserk)
+    }
+
+    fn new(inner: AsymmetricPublicKey<V4>) -> Self {
+        let mut id = String::new();
+        // Formatting into a String cannot fail.
+        let _ = Id::from(&inner).fmt(&mut id);
+        Self { inner, id }
+    }
+
+    /// The key's PASERK id, `k4.pid.…`, which grants carry in their footer as `kid`.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+impl FromStr for PublicKey {
+    type Err = InvalidPublicKey;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        AsymmetricPublicKey::<V4>::try_from(s.trim())
+            .map(Self::new)
+            .map_err(|_| InvalidPublicKey::NotPaserk)
+    }
+}
+
+impl fmt::Display for PublicKey {
+    /// The `k4.public.…` PASERK form.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut s = String::new();
+        self.inner.fmt(&mut s)?;
+        f.write_str(&s)
+    }
+}
+
+/// A vendor's signing key. `Debug` shows only the public id; the secret never leaves through a
+/// formatting trait except the explicit [`SigningKey::to_paserk`].
+pub struct SigningKey {
+    pub(crate) secret: AsymmetricSecretKey<V4>,
+    public: PublicKey,
+}
+
+/// Not a valid `k4.secret` key (64 bytes: seed, then the matching public key).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InvalidSecretKey;
+
+impl fmt::Display for InvalidSecretKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("not a PASERK k4.secret key")
+    }
+}
+
+impl std::error::Error for InvalidSecretKey {}
+
+impl SigningKey {
+    /// A key derived from 32 random bytes, which the caller supplies from a secure source.
+    pub fn from_seed(seed: [u8; 32]) -> Self {
+        let pair = KeyPair::from_seed(Seed::new(seed));
+        match Self::from_bytes(pair.sk.as_ref()) {
+            Ok(key) => key,
+            // ed25519-compact derives a well-formed 64-byte key from any seed.
+            Err(InvalidSecretKey) => unreachable!("a key derived from a seed is well formed"),
+        }
+    }
+
+    /// A key from its 64 raw bytes (seed and public key). The public half must match the seed:
+    /// a key whose halves disagree would sign grants that no verifier accepts.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, InvalidSecretKey> {
+        let pair = ed25519_compact::SecretKey::from_slice(bytes).map_err(|_| InvalidSecretKey)?;
+        let derived = KeyPair::from_seed(pair.seed());
+        if derived.pk != pair.public_key() {
+            return Err(InvalidSecretKey);
+        }
+        let secret = AsymmetricSecretKey::<V4>::from(bytes).map_err(|_| InvalidSecretKey)?;
+        let public = PublicKey::from_bytes(derived.pk.as_ref()).map_err(|_| InvalidSecretKey)?;
+        Ok(Self { secret, public })
+    }
+
+    /// The public key that verifies this key's grants.
+    pub fn public_key(&self) -> &PublicKey {
+        &self.public
+    }
+
+    /// The key's PASERK id, `k4.pid.…`.
+    pub fn id(&self) -> &str {
+        self.public.id()
+    }
+
+    /// The secret key as a `k4.secret.…` PASERK string: keep it secret.
+    pub fn to_paserk(&self) -> String {
+        let mut s = String::new();
+        let _ = self.secret.fmt(&mut s);
+        s
+    }
+}
+
+impl FromStr for SigningKey {
+    type Err = InvalidSecretKey;
+
+    /// Reads a `k4.secret.…` PASERK string.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let secret = AsymmetricSecretKey::<V4>::try_from(s.trim()).map_err(|_| InvalidSecretKey)?;
+        Self::from_bytes(secret.as_bytes())
+    }
+}
+
+impl fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SigningKey")
+            .field("id", &self.id())
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_shows_no_secret() {
+        let key = SigningKey::from_seed([1; 32]);
+        let secret = key.to_paserk();
+        let shown = format!("{key:?}");
+        assert!(shown.contains(key.id()));
+        assert!(!shown.contains(&secret["k4.secret.".len()..]));
+    }
+
+    #[test]
+    fn halves_must_agree() {
+        let key = SigningKey::from_seed([1; 32]);
+        let mut bytes = key.secret.as_bytes().to_vec();
+        bytes[40] ^= 1;
+        assert!(SigningKey::from_bytes(&bytes).is_err());
+    }
+}
