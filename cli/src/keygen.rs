@@ -20,7 +20,8 @@ pub(crate) struct Args {
 pub(crate) fn run(args: &Args) -> Result<(), String> {
     let mut seed = [0u8; 32];
     getrandom::fill(&mut seed).map_err(|e| format!("no secure random source: {e}"))?;
-    let key = SigningKey::from_seed(seed);
+    let key = SigningKey::from_seed(seed)
+        .map_err(|_| "the random source returned all zeros".to_owned())?;
 
     // create_new: never replace a key someone may still depend on. Mode 0600 from the start, so
     // the secret is never readable by others, not even for an instant.

@@ -10,7 +10,7 @@ use s3_gatekeeper::{Config, Gatekeeper};
 
 /// A vendor key from a fixed seed, so failures are reproducible.
 pub fn vendor_key() -> SigningKey {
-    SigningKey::from_seed([7; 32])
+    SigningKey::from_seed([7; 32]).unwrap()
 }
 
 pub fn at(unix: i64) -> SystemTime {
