@@ -13,6 +13,7 @@ use crate::acl::AclDenial;
 use crate::grant::GrantError;
 use crate::request::RequestError;
 use crate::s3::UpstreamError;
+use crate::upload::UploadError;
 
 /// A refusal or failure of one transaction.
 ///
@@ -30,6 +31,7 @@ enum Kind {
     Acl(AclDenial),
     Grant(GrantError),
     Upstream(UpstreamError),
+    Upload(UploadError),
     AuditUnavailable,
     Internal,
 }
@@ -64,6 +66,7 @@ impl Error {
             Kind::Acl(_) => StatusCode::FORBIDDEN,
             Kind::Grant(e) => e.status(),
             Kind::Upstream(e) => e.status(),
+            Kind::Upload(e) => e.status(),
             Kind::AuditUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
@@ -76,6 +79,7 @@ impl Error {
             Kind::Acl(e) => e.code(),
             Kind::Grant(e) => e.code(),
             Kind::Upstream(e) => e.code(),
+            Kind::Upload(e) => e.code(),
             Kind::AuditUnavailable => "audit_unavailable",
             Kind::Internal => "internal",
         }
@@ -91,6 +95,7 @@ impl Error {
             Kind::Acl(_) => "requests from this network or country are not allowed",
             Kind::Grant(e) => e.message(),
             Kind::Upstream(e) => e.message(),
+            Kind::Upload(e) => e.message(),
             Kind::AuditUnavailable => {
                 "the audit log cannot record this request right now, so it was not carried out"
             }
@@ -122,6 +127,7 @@ impl fmt::Display for Error {
             Kind::Acl(e) => write!(f, "denied by ACL: {e}"),
             Kind::Grant(e) => write!(f, "grant refused: {e}"),
             Kind::Upstream(e) => write!(f, "upstream: {e}"),
+            Kind::Upload(e) => write!(f, "upload refused: {e}"),
             Kind::AuditUnavailable => f.write_str("audit log unavailable"),
             Kind::Internal => f.write_str("internal error"),
         }
@@ -145,6 +151,7 @@ from_kind! {
     AclDenial => Acl,
     GrantError => Grant,
     UpstreamError => Upstream,
+    UploadError => Upload,
 }
 
 #[cfg(test)]

@@ -2,13 +2,14 @@
 
 use std::time::SystemTime;
 
-use http::{HeaderName, Request, header};
+use http::{HeaderName, HeaderValue, Method, Request, header};
 
-use crate::acl::Caller;
+use crate::acl::{Acl, Caller};
 use crate::config::Config;
-use crate::grant::{Grant, Verifier};
-use crate::request::{self, Intent};
-use crate::s3::{Bucket, BucketUrl, Signer};
+use crate::grant::{Grant, Scope, Verifier};
+use crate::request::{self, Intent, RequestError};
+use crate::s3::{Bucket, BucketUrl, Encryption, Payload, Signer};
+use crate::upload::{self, Upload};
 use crate::{Error, Operation};
 
 /// Request headers a read passes on to S3, so ranges and caching work end to end.
@@ -24,9 +25,13 @@ const READ_PASSTHROUGH: [HeaderName; 5] = [
 #[derive(Debug)]
 pub struct Gatekeeper {
     bucket: Bucket,
-    acl: crate::acl::Acl,
+    acl: Acl,
     verifier: Verifier,
     signer: Signer,
+    encryption: Encryption,
+    max_upload_bytes: u64,
+    delete_enabled: bool,
+    clock_skew: u32,
 }
 
 /// The outcome of [`Gatekeeper::decide`], with what was learnt on the way for the audit log.
@@ -36,6 +41,8 @@ pub struct Decision {
     pub intent: Option<Intent>,
     /// The verified grants, the user's first; empty if they were missing or refused.
     pub grants: Vec<Grant>,
+    /// For an upload, its checked length and type.
+    pub upload: Option<Upload>,
     /// The S3 request to send, signed, or why not.
     pub outcome: Result<Request<()>, Error>,
 }
@@ -50,10 +57,14 @@ impl Gatekeeper {
             config.key_root,
         );
         Self {
+            clock_skew: config.policy.clock_skew,
             verifier: Verifier::new(config.id, config.keys, config.policy, config.quorums),
             signer: Signer::new(bucket_url, config.region, config.credentials),
             acl: config.acl,
             bucket: config.bucket,
+            encryption: config.encryption,
+            max_upload_bytes: config.max_upload_bytes,
+            delete_enabled: config.delete_enabled,
         }
     }
 
@@ -62,15 +73,21 @@ impl Gatekeeper {
         &self.bucket
     }
 
+    /// How far grant times may be off, which bounds how long a spent `jti` must be kept.
+    pub fn clock_skew(&self) -> u32 {
+        self.clock_skew
+    }
+
     /// Decides `request` from `caller` at `now`.
     ///
     /// Order matters: the ACL first (a refused network costs a few comparisons), then the
-    /// request's shape, then the grant's signature, and only then the gatekeeper's own `SigV4`
-    /// signature. Nothing is signed for a request that failed any check.
+    /// request's shape, then the grants' signatures, then the upload's bounds, and only then the
+    /// gatekeeper's own `SigV4` signature. Nothing is signed for a request that failed any check.
     pub fn decide<B>(&self, request: &Request<B>, caller: &Caller, now: SystemTime) -> Decision {
         let mut decision = Decision {
             intent: None,
             grants: Vec::new(),
+            upload: None,
             outcome: Err(Error::internal()),
         };
         decision.outcome = self.decide_into(request, caller, now, &mut decision);
@@ -86,6 +103,9 @@ impl Gatekeeper {
     ) -> Result<Request<()>, Error> {
         self.acl.check(caller)?;
         let intent = decision.intent.insert(request::intent(request)?);
+        if intent.operation == Operation::Delete && !self.delete_enabled {
+            return Err(RequestError::OperationDisabled.into());
+        }
         decision.grants = self.verifier.authorize(
             request::grants(request),
             intent.operation,
@@ -93,23 +113,46 @@ impl Gatekeeper {
             caller.ip,
             now,
         )?;
-
-        let crate::grant::Scope::Key(key) = &intent.target else {
-            return Err(request::RequestError::NotImplemented.into());
+        let Scope::Key(key) = &intent.target else {
+            return Err(RequestError::NotImplemented.into());
         };
-        let method = match intent.operation {
-            Operation::Get => http::Method::GET,
-            Operation::Head => http::Method::HEAD,
-            _ => return Err(request::RequestError::NotImplemented.into()),
+        let key = key.as_str();
+        let headers = request.headers();
+        let signed = match intent.operation {
+            Operation::Get | Operation::Head => {
+                let method = if intent.operation == Operation::Get {
+                    Method::GET
+                } else {
+                    Method::HEAD
+                };
+                let passthrough = READ_PASSTHROUGH
+                    .iter()
+                    .filter_map(|name| Some((name.clone(), headers.get(name)?.clone())));
+                self.signer
+                    .object(method, key, passthrough, Payload::Empty, now)
+            }
+            Operation::Put => {
+                let checked = decision.upload.insert(upload::check(
+                    headers,
+                    &decision.grants,
+                    self.max_upload_bytes,
+                )?);
+                let mut sent = vec![(header::CONTENT_LENGTH, HeaderValue::from(checked.length))];
+                sent.extend(
+                    checked
+                        .content_type
+                        .clone()
+                        .map(|v| (header::CONTENT_TYPE, v)),
+                );
+                sent.extend(self.encryption.headers());
+                self.signer
+                    .object(Method::PUT, key, sent, Payload::Unsigned, now)
+            }
+            Operation::Delete => self
+                .signer
+                .object(Method::DELETE, key, [], Payload::Empty, now),
+            Operation::List => return Err(RequestError::NotImplemented.into()),
         };
-        let passthrough = READ_PASSTHROUGH.iter().filter_map(|name| {
-            request
-                .headers()
-                .get(name)
-                .map(|value| (name.clone(), value.clone()))
-        });
-        self.signer
-            .read_object(method, key.as_str(), passthrough, now)
-            .map_err(|_| Error::internal())
+        signed.map_err(|_| Error::internal())
     }
 }

@@ -17,9 +17,11 @@ mod error;
 mod gatekeeper;
 pub mod grant;
 mod operation;
+pub mod replay;
 pub mod request;
 pub mod response;
 pub mod s3;
+pub mod upload;
 
 #[cfg(target_arch = "wasm32")]
 mod adapter;

@@ -1,7 +1,8 @@
 //! Reading what the caller asks for: the route, the operation, the key and the grant.
 //!
 //! The API (docs/api.md):
-//! - `GET /objects/{key}`: GetObject; `HEAD /objects/{key}`: HeadObject.
+//! - `GET /objects/{key}`: GetObject; `HEAD /objects/{key}`: HeadObject;
+//!   `PUT /objects/{key}`: PutObject; `DELETE /objects/{key}`: DeleteObject.
 //!
 //! The key in the path is percent-decoded exactly once and then compared with the grant byte for
 //! byte. It is never normalised: a path that the URL standard rewrote on the way (dot segments
@@ -45,13 +46,17 @@ pub enum RequestError {
     BadKey(Option<InvalidKey>),
     /// The operation exists in the API but this gatekeeper does not offer it yet.
     NotImplemented,
+    /// The operation is switched off in this gatekeeper's configuration.
+    OperationDisabled,
 }
 
 impl RequestError {
     pub(crate) fn status(self) -> StatusCode {
         match self {
             Self::NoRoute => StatusCode::NOT_FOUND,
-            Self::MethodNotAllowed | Self::NotImplemented => StatusCode::METHOD_NOT_ALLOWED,
+            Self::MethodNotAllowed | Self::NotImplemented | Self::OperationDisabled => {
+                StatusCode::METHOD_NOT_ALLOWED
+            }
             Self::UriTooLong => StatusCode::URI_TOO_LONG,
             Self::BadKey(_) => StatusCode::BAD_REQUEST,
         }
@@ -64,6 +69,7 @@ impl RequestError {
             Self::UriTooLong => "uri_too_long",
             Self::BadKey(_) => "bad_key",
             Self::NotImplemented => "operation_not_supported",
+            Self::OperationDisabled => "operation_disabled",
         }
     }
 
@@ -74,6 +80,7 @@ impl RequestError {
             Self::UriTooLong => "the URL is too long",
             Self::BadKey(_) => "the object key in the URL is not a valid key",
             Self::NotImplemented => "this gatekeeper does not offer that operation",
+            Self::OperationDisabled => "this operation is switched off on this gatekeeper",
         }
     }
 }
@@ -99,6 +106,8 @@ pub fn intent<B>(request: &Request<B>) -> Result<Intent, RequestError> {
     let operation = match *request.method() {
         Method::GET => Operation::Get,
         Method::HEAD => Operation::Head,
+        Method::PUT => Operation::Put,
+        Method::DELETE => Operation::Delete,
         _ => return Err(RequestError::MethodNotAllowed),
     };
     let key = percent_decode_str(encoded_key)
@@ -163,6 +172,8 @@ mod tests {
             Err(RequestError::BadKey(Some(InvalidKey::ControlCharacter)))
         );
         let post = Request::post("/objects/a").body(()).unwrap();
+        assert_eq!(intent(&post), Err(RequestError::MethodNotAllowed));
+        let post = Request::patch("/objects/a").body(()).unwrap();
         assert_eq!(intent(&post), Err(RequestError::MethodNotAllowed));
     }
 }

@@ -3,7 +3,10 @@
 use worker::Env;
 use worker::wasm_bindgen::JsValue;
 
+use crate::Error;
 use crate::audit::{AuditRecord, INSERT_SQL, SqlValue};
+use crate::grant::GrantError;
+use crate::replay::{self, Statement};
 
 /// The D1 binding name in wrangler.toml.
 const BINDING: &str = "AUDIT_DB";
@@ -17,6 +20,27 @@ pub(super) async fn write(env: &Env, record: &AuditRecord) -> worker::Result<()>
         .run()
         .await?;
     Ok(())
+}
+
+/// Spends write grants' ids, after purging ids whose grants have expired, in one transaction.
+pub(super) async fn spend(env: &Env, spend: Statement, now_ms: i64) -> Result<(), Error> {
+    let db = env.d1(BINDING).map_err(|_| Error::audit_unavailable())?;
+    let statements = [replay::purge(now_ms), spend]
+        .into_iter()
+        .map(|s| {
+            let params: Vec<JsValue> = s.params.into_iter().map(js).collect();
+            db.prepare(s.sql).bind(&params)
+        })
+        .collect::<worker::Result<Vec<_>>>()
+        .map_err(|_| Error::audit_unavailable())?;
+    match db.batch(statements).await {
+        Ok(_) => Ok(()),
+        Err(e) if replay::is_replay(&e.to_string()) => Err(GrantError::replayed().into()),
+        Err(e) => {
+            worker::console_error!("spending a grant id failed: {e}");
+            Err(Error::audit_unavailable())
+        }
+    }
 }
 
 fn js(value: SqlValue) -> JsValue {

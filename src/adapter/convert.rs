@@ -74,11 +74,34 @@ pub(super) fn to_http(request: &Request) -> Result<http::Request<()>, Error> {
     builder.body(()).map_err(|_| Error::internal())
 }
 
-/// Sends the signed request to S3.
-pub(super) async fn send(upstream: http::Request<()>) -> Result<Response, Error> {
+/// The caller's body as a stream of exactly `length` bytes.
+///
+/// The runtime's `FixedLengthStream` makes the outgoing request carry `Content-Length` instead of
+/// chunked encoding (S3 refuses a PUT without a length), and errors the upload if the caller
+/// sends a byte more or less. The body is piped in JavaScript, never copied into the Worker.
+pub(super) fn fixed_length_body(request: &Request, length: u64) -> Result<JsValue, Error> {
+    use worker::js_sys::BigInt;
+    use worker::worker_sys::FixedLengthStream;
+
+    let fixed =
+        FixedLengthStream::new_big_int(BigInt::from(length)).map_err(|_| Error::internal())?;
+    match request.inner().body() {
+        // The pipe's promise settles when the stream ends; a failure surfaces as a failed fetch.
+        Some(body) => drop(body.pipe_to(&fixed.writable())),
+        None => drop(fixed.writable().close()),
+    }
+    Ok(fixed.readable().into())
+}
+
+/// Sends the signed request to S3, with `body` for an upload.
+pub(super) async fn send(
+    upstream: http::Request<()>,
+    body: Option<JsValue>,
+) -> Result<Response, Error> {
     let mut init = RequestInit::new();
     init.with_method(Method::from(upstream.method().to_string()))
-        .with_headers(headers(upstream.headers()));
+        .with_headers(headers(upstream.headers()))
+        .with_body(body);
     let request = Request::new_with_init(&upstream.uri().to_string(), &init)
         .map_err(|_| Error::internal())?;
     worker::Fetch::Request(request)

@@ -14,7 +14,7 @@ use worker::{Context, Date, Env, Request, Response, event};
 
 use crate::acl::Caller;
 use crate::audit::AuditRecord;
-use crate::{Error, response};
+use crate::{Error, replay, response};
 
 #[event(fetch)]
 async fn fetch(request: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
@@ -59,9 +59,18 @@ async fn serve(
     let incoming = convert::to_http(request)?;
     let decision = gatekeeper.decide(&incoming, caller, now);
     record.describe(decision.intent.as_ref(), &decision.grants);
+    record.bytes_in = decision.upload.as_ref().map(|u| u.length);
     let upstream = decision.outcome?;
 
-    let mut s3_response = convert::send(upstream).await?;
+    // A write grant is spent before the write, so two racing uses cannot both succeed.
+    if let Some(spend) = replay::spend(&decision.grants, gatekeeper.clock_skew()) {
+        audit::spend(env, spend, record.time_ms).await?;
+    }
+    let body = match &decision.upload {
+        Some(upload) => Some(convert::fixed_length_body(request, upload.length)?),
+        None => None,
+    };
+    let mut s3_response = convert::send(upstream, body).await?;
     let status = s3_response.status_code();
     let success = (200..300).contains(&status) || status == 304;
     if !success {

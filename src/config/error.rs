@@ -52,6 +52,8 @@ pub enum Problem {
     Operation,
     /// Not the id of a key in `VENDOR_KEYS`.
     UnknownKey,
+    /// Only meaningful together with another setting, which is not set that way.
+    OnlyWith(&'static str),
     /// Text with characters or a length the setting does not allow.
     Text,
 }
@@ -110,6 +112,7 @@ impl fmt::Display for Problem {
             }
             Self::Operation => f.write_str("not one of get, head, put, list, delete"),
             Self::UnknownKey => f.write_str("not the k4.pid of a key in VENDOR_KEYS"),
+            Self::OnlyWith(other) => write!(f, "only allowed with {other}"),
             Self::Text => f.write_str("contains characters or a length that is not allowed"),
         }
     }

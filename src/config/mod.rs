@@ -7,12 +7,14 @@ mod acl;
 mod error;
 mod keys;
 mod quorum;
+mod values;
 
 pub use error::{ConfigError, Problem};
 
 use crate::acl::Acl;
 use crate::grant::{KeyRing, Policy, Quorum};
-use crate::s3::{Addressing, Bucket, Credentials, Endpoint};
+use crate::s3::{Addressing, Bucket, Credentials, Encryption, Endpoint};
+use crate::upload::S3_MAX_PUT_BYTES;
 
 /// Every setting, parsed.
 #[derive(Clone, Debug)]
@@ -35,6 +37,12 @@ pub struct Config {
     pub keys: KeyRing,
     /// `GRANT_MAX_LIFETIME_SECONDS` (default 900) and `GRANT_CLOCK_SKEW_SECONDS` (default 60).
     pub policy: Policy,
+    /// `S3_SSE` (`AES256` default, `aws:kms`, `bucket-default`) and `S3_SSE_KMS_KEY_ID`.
+    pub encryption: Encryption,
+    /// `MAX_UPLOAD_BYTES`: the largest upload (default and most: 5 GiB, S3's single-PUT limit).
+    pub max_upload_bytes: u64,
+    /// `DELETE_ENABLED`: whether grants may delete objects at all (default `false`).
+    pub delete_enabled: bool,
     /// `MULTISIG`: operations that need several signatures.
     pub quorums: Vec<Quorum>,
     /// `ACL`.
@@ -63,18 +71,8 @@ impl Config {
         let required =
             |name: &'static str| get(name).ok_or(ConfigError::new(name, Problem::Missing));
 
-        let id = required("GATEKEEPER_ID")?;
-        if id.len() > 128 || !id.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err(ConfigError::new("GATEKEEPER_ID", Problem::Text));
-        }
-        let region = required("S3_REGION")?;
-        let region_ok = region.len() <= 32
-            && region
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-        if !region_ok {
-            return Err(ConfigError::new("S3_REGION", Problem::Region));
-        }
+        let id = values::token(required("GATEKEEPER_ID")?, "GATEKEEPER_ID", 128)?;
+        let region = values::region(required("S3_REGION")?)?;
         let endpoint = match get("S3_ENDPOINT") {
             Some(url) => url.parse(),
             None => Endpoint::amazon(&region),
@@ -98,22 +96,22 @@ impl Config {
             get("AWS_SESSION_TOKEN"),
         );
         let keys = keys::parse(get("VENDOR_KEYS").as_deref())?;
+        let lifetime = "GRANT_MAX_LIFETIME_SECONDS";
+        let skew = "GRANT_CLOCK_SKEW_SECONDS";
         let policy = Policy {
-            max_lifetime: number(
-                get("GRANT_MAX_LIFETIME_SECONDS"),
-                "GRANT_MAX_LIFETIME_SECONDS",
-                900,
-                1,
-                86_400,
-            )?,
-            clock_skew: number(
-                get("GRANT_CLOCK_SKEW_SECONDS"),
-                "GRANT_CLOCK_SKEW_SECONDS",
-                60,
-                0,
-                600,
-            )?,
+            max_lifetime: values::small_number(get(lifetime), lifetime, 900, 1, 86_400)?,
+            clock_skew: values::small_number(get(skew), skew, 60, 0, 600)?,
         };
+        let encryption = values::encryption(get("S3_SSE"), get("S3_SSE_KMS_KEY_ID"))?;
+        let max_upload = "MAX_UPLOAD_BYTES";
+        let max_upload_bytes = values::number(
+            get(max_upload),
+            max_upload,
+            S3_MAX_PUT_BYTES,
+            1,
+            S3_MAX_PUT_BYTES,
+        )?;
+        let delete_enabled = values::flag(get("DELETE_ENABLED").as_deref(), "DELETE_ENABLED")?;
         let quorums = quorum::parse(get("MULTISIG").as_deref(), &keys)?;
         let acl = acl::parse(get("ACL").as_deref())?;
         Ok(Self {
@@ -126,32 +124,11 @@ impl Config {
             credentials,
             keys,
             policy,
+            encryption,
+            max_upload_bytes,
+            delete_enabled,
             quorums,
             acl,
         })
     }
-}
-
-fn number(
-    value: Option<String>,
-    setting: &'static str,
-    default: u32,
-    min: u32,
-    max: u32,
-) -> Result<u32, ConfigError> {
-    let Some(value) = value else {
-        return Ok(default);
-    };
-    value
-        .trim()
-        .parse::<u32>()
-        .ok()
-        .filter(|n| (min..=max).contains(n))
-        .ok_or(ConfigError::new(
-            setting,
-            Problem::Number {
-                min: min.into(),
-                max: max.into(),
-            },
-        ))
 }

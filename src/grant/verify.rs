@@ -181,11 +181,13 @@ impl Verifier {
         ip: Option<IpAddr>,
         now: SystemTime,
     ) -> Result<Vec<Grant>, GrantError> {
-        let mut grants: Vec<Grant> = Vec::new();
+        // Counted before any signature is checked, so a flood of tokens costs nothing.
+        let tokens: Vec<&str> = tokens.into_iter().take(MAX_GRANTS + 1).collect();
+        if tokens.len() > MAX_GRANTS {
+            return Err(GrantError::new(Kind::TooMany));
+        }
+        let mut grants: Vec<Grant> = Vec::with_capacity(tokens.len());
         for token in tokens {
-            if grants.len() == MAX_GRANTS {
-                return Err(GrantError::new(Kind::TooMany));
-            }
             let grant = self.verify(token, now)?;
             grant.permits(op, target, ip)?;
             if grants.iter().any(|g| g.key_id == grant.key_id) {

@@ -1,15 +1,17 @@
 //! Amazon S3: addressing the bucket, signing requests, and reading the answers.
 
 mod credentials;
+mod encryption;
 mod endpoint;
 mod key;
 mod sign;
 mod upstream;
 
 pub use credentials::Credentials;
+pub use encryption::Encryption;
 pub use endpoint::{Addressing, Bucket, Endpoint, InvalidBucket, InvalidEndpoint};
 pub use key::{InvalidKey, MAX_KEY_BYTES, ObjectKey, encode_path};
 pub use upstream::{SAFE_HEADERS, UpstreamError, error_code};
 
 pub(crate) use endpoint::BucketUrl;
-pub(crate) use sign::Signer;
+pub(crate) use sign::{Payload, Signer};

@@ -17,6 +17,9 @@ use crate::s3::endpoint::BucketUrl;
 pub(crate) enum Payload {
     /// No body: the signature covers the hash of the empty string.
     Empty,
+    /// A streamed body: `UNSIGNED-PAYLOAD`. The body cannot be hashed in advance without
+    /// buffering it; TLS protects it in transit, and the gatekeeper fixes its exact length.
+    Unsigned,
 }
 
 /// Signs requests for one bucket with the customer's credentials.
@@ -68,6 +71,7 @@ impl Signer {
 
         let body = match payload {
             Payload::Empty => SignableBody::empty(),
+            Payload::Unsigned => SignableBody::UnsignedPayload,
         };
         let uri = request.uri().to_string();
         let headers = request
@@ -86,22 +90,23 @@ impl Signer {
         Ok(request)
     }
 
-    /// A GET or HEAD of one object, with the conditional and range headers the caller sent.
-    pub(crate) fn read_object(
+    /// A request on one object with the given headers.
+    pub(crate) fn object(
         &self,
         method: Method,
         key: &str,
-        passthrough: impl IntoIterator<Item = (http::HeaderName, HeaderValue)>,
+        headers: impl IntoIterator<Item = (http::HeaderName, HeaderValue)>,
+        payload: Payload,
         now: SystemTime,
     ) -> Result<Request<()>, SigningFailed> {
         let mut builder = Request::builder()
             .method(method)
             .uri(self.bucket_url.object(key));
-        for (name, value) in passthrough {
+        for (name, value) in headers {
             builder = builder.header(name, value);
         }
         let request = builder.body(()).map_err(|_| SigningFailed)?;
-        self.sign(request, Payload::Empty, now)
+        self.sign(request, payload, now)
     }
 }
 
@@ -129,7 +134,7 @@ mod tests {
     fn signs_with_time_passed_in_and_keeps_the_path_verbatim() {
         let now = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
         let req = signer()
-            .read_object(Method::GET, "a/../b//c d", [], now)
+            .object(Method::GET, "a/../b//c d", [], Payload::Empty, now)
             .unwrap();
         assert_eq!(req.uri().path(), "/demo-reports/a/../b//c%20d");
         assert_eq!(req.headers()["x-amz-date"], "20231114T221320Z");
@@ -144,8 +149,8 @@ mod tests {
     fn signature_depends_on_the_key() {
         let now = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
         let s = signer();
-        let a = s.read_object(Method::GET, "a", [], now).unwrap();
-        let b = s.read_object(Method::GET, "b", [], now).unwrap();
+        let a = s.object(Method::GET, "a", [], Payload::Empty, now).unwrap();
+        let b = s.object(Method::GET, "b", [], Payload::Empty, now).unwrap();
         assert_ne!(a.headers()["authorization"], b.headers()["authorization"]);
     }
 }
