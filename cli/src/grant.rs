@@ -31,9 +31,19 @@ pub(crate) struct Args {
     /// Seconds until the grant expires.
     #[arg(long, default_value_t = 300)]
     ttl: u32,
-    /// A unique grant id (required by the gatekeeper for put and delete).
+    /// A unique grant id (required by the gatekeeper for put and delete; one is generated for
+    /// them when not given).
     #[arg(long)]
     jti: Option<String>,
+    /// Bind the grant to a network: the caller's IP must be in this CIDR block.
+    #[arg(long, value_name = "CIDR")]
+    ip: Option<String>,
+    /// For put: the largest upload allowed, in bytes.
+    #[arg(long, value_name = "BYTES")]
+    max_size: Option<u64>,
+    /// For put: the only Content-Type the upload may have.
+    #[arg(long, value_name = "TYPE")]
+    content_type: Option<String>,
     /// Print a curl command for this gatekeeper base URL instead of the bare token.
     #[arg(long, value_name = "URL")]
     curl: Option<String>,
@@ -53,11 +63,18 @@ pub(crate) fn run(args: &Args) -> Result<(), String> {
         iat: Some(time(now)?),
         exp: time(now + i64::from(args.ttl))?,
         sub: args.sub.clone(),
-        jti: args.jti.clone(),
+        jti: match (&args.jti, args.op.is_write()) {
+            (Some(jti), _) => Some(jti.clone()),
+            (None, true) => Some(random_id()?),
+            (None, false) => None,
+        },
         op: args.op.to_string(),
         key: args.object.clone(),
         prefix: args.prefix.clone(),
-        ..Claims::default()
+        ip: args.ip.clone(),
+        max_size: args.max_size,
+        content_type: args.content_type.clone(),
+        nbf: None,
     };
     let token = key.mint(&claims).map_err(|e| e.to_string())?;
 
@@ -66,16 +83,32 @@ pub(crate) fn run(args: &Args) -> Result<(), String> {
         (Some(base), Some(object)) => {
             let mut url = format!("{}/objects/", base.trim_end_matches('/'));
             encode_path(object, &mut url);
-            writeln!(out, "curl -fsS -H 'Authorization: Bearer {token}' '{url}'")
+            let method = match args.op {
+                Operation::Get | Operation::List => String::new(),
+                Operation::Head => " -I".to_owned(),
+                Operation::Put => " -T FILE".to_owned(),
+                Operation::Delete => " -X DELETE".to_owned(),
+            };
+            writeln!(
+                out,
+                "curl -fsS{method} -H 'Authorization: Bearer {token}' '{url}'"
+            )
         }
         _ => writeln!(out, "{token}"),
     };
     printed.map_err(|e| e.to_string())
 }
 
+/// 128 random bits, hex-encoded, for a grant id.
+fn random_id() -> Result<String, String> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).map_err(|e| format!("no secure random source: {e}"))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
 /// The wall clock, which only this shell may read; the core takes the time as a parameter.
 #[allow(clippy::disallowed_methods)]
-fn unix_now() -> Result<i64, String> {
+pub(crate) fn unix_now() -> Result<i64, String> {
     let since = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_err(|_| "the clock is before 1970".to_owned())?;

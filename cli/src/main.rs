@@ -8,6 +8,7 @@
 #![allow(clippy::doc_markdown)]
 
 mod grant;
+mod inspect;
 mod keygen;
 
 use std::process::ExitCode;
@@ -29,6 +30,8 @@ enum Command {
     Keygen(keygen::Args),
     /// Mint a grant: prints the token, or a ready curl command with --curl.
     Grant(grant::Args),
+    /// Decode a grant, verify it against trusted keys, and say exactly why it would be refused.
+    Inspect(inspect::Args),
 }
 
 fn main() -> ExitCode {
@@ -36,6 +39,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Keygen(args) => keygen::run(&args),
         Command::Grant(args) => grant::run(&args),
+        Command::Inspect(args) => inspect::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -33,6 +33,12 @@ impl Untrusted {
         self.0.untrusted_footer()
     }
 
+    /// The payload as it stands, before the signature is checked: for diagnostics only, never
+    /// for a decision.
+    pub fn unverified_payload(&self) -> &[u8] {
+        self.0.untrusted_payload()
+    }
+
     /// Verifies the signature under `key`, binding the footer and `implicit` assertion, and
     /// returns the payload.
     pub fn open(&self, key: &PublicKey, implicit: &[u8]) -> Result<String, GrantError> {

@@ -47,6 +47,15 @@ pub enum Scope {
     Prefix(String),
 }
 
+impl std::fmt::Display for Scope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Key(key) => write!(f, "key {key:?}", key = key.as_str()),
+            Self::Prefix(prefix) => write!(f, "prefix {prefix:?}"),
+        }
+    }
+}
+
 /// A grant whose signature, audience and times have been verified.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Grant {

@@ -1,0 +1,96 @@
+//! `gatekeeper inspect`: what a grant says, and exactly why a gatekeeper would refuse it.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::{Duration, UNIX_EPOCH};
+
+use s3_gatekeeper::Config;
+use s3_gatekeeper::grant::token::Untrusted;
+
+use crate::grant::unix_now;
+
+#[derive(clap::Args)]
+pub(crate) struct Args {
+    /// The grant (a v4.public token).
+    token: String,
+    /// The gatekeeper's id (GATEKEEPER_ID) to check the audience against.
+    #[arg(long)]
+    aud: String,
+    /// The trusted keys, as the gatekeeper's VENDOR_KEYS JSON, or a file holding it.
+    #[arg(long, value_name = "JSON|FILE")]
+    keys: String,
+    /// Check at this Unix time instead of now.
+    #[arg(long, value_name = "SECONDS")]
+    at: Option<u64>,
+}
+
+pub(crate) fn run(args: &Args) -> Result<(), String> {
+    let keys = if args.keys.trim_start().starts_with('[') {
+        args.keys.clone()
+    } else {
+        let path = PathBuf::from(&args.keys);
+        std::fs::read_to_string(&path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?
+    };
+    let mut out = std::io::stdout().lock();
+    let print =
+        |out: &mut dyn Write, text: String| writeln!(out, "{text}").map_err(|e| e.to_string());
+
+    // What the token says, before anything is trusted.
+    match Untrusted::parse(&args.token) {
+        Ok(untrusted) => {
+            print(
+                &mut out,
+                format!("footer:  {}", String::from_utf8_lossy(untrusted.footer())),
+            )?;
+            print(
+                &mut out,
+                format!(
+                    "claims:  {}",
+                    String::from_utf8_lossy(untrusted.unverified_payload())
+                ),
+            )?;
+        }
+        Err(e) => print(
+            &mut out,
+            format!("format:  refused, {} ({})", e.code(), e.message()),
+        )?,
+    }
+
+    // A gatekeeper with these keys and audience; the S3 settings do not matter to a grant.
+    let config = Config::from_settings(|name| match name {
+        "GATEKEEPER_ID" => Some(args.aud.clone()),
+        "VENDOR_KEYS" => Some(keys.clone()),
+        "S3_REGION" => Some("us-east-1".into()),
+        "S3_BUCKET" => Some("inspect".into()),
+        "AWS_ACCESS_KEY_ID" | "AWS_SECRET_ACCESS_KEY" => Some("unused".into()),
+        _ => None,
+    })
+    .map_err(|e| format!("--keys or --aud: {e}"))?;
+    let verifier =
+        s3_gatekeeper::grant::Verifier::new(config.id, config.keys, config.policy, config.quorums);
+    let now = match args.at {
+        Some(at) => at,
+        None => u64::try_from(unix_now()?).map_err(|_| "the clock is before 1970".to_owned())?,
+    };
+    match verifier.verify(&args.token, UNIX_EPOCH + Duration::from_secs(now)) {
+        Ok(grant) => print(
+            &mut out,
+            format!(
+                "verdict: valid, signed by {}: {} {} for {} until {}",
+                grant.key_id,
+                grant.operation,
+                grant.scope,
+                grant.sub,
+                s3_gatekeeper::grant::format_time(grant.expires).unwrap_or_default()
+            ),
+        ),
+        Err(e) => {
+            print(
+                &mut out,
+                format!("verdict: refused, {} ({})", e.code(), e.message()),
+            )?;
+            Err("the grant would be refused".into())
+        }
+    }
+}
