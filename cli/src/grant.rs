@@ -103,7 +103,11 @@ pub(crate) fn run(args: &Args) -> Result<(), String> {
 fn random_id() -> Result<String, String> {
     let mut bytes = [0u8; 16];
     getrandom::fill(&mut bytes).map_err(|e| format!("no secure random source: {e}"))?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    Ok(bytes.iter().fold(String::with_capacity(32), |mut id, b| {
+        use std::fmt::Write as _;
+        let _ = write!(id, "{b:02x}");
+        id
+    }))
 }
 
 /// The wall clock, which only this shell may read; the core takes the time as a parameter.
