@@ -110,13 +110,16 @@ function dotenv(vars) {
  * Starts s3s-fs and the gatekeeper.
  *
  * @param {object} options
- * @param {Record<string, string|undefined>} [options.vars] settings that override the defaults
- *   (an `undefined` value removes a setting)
+ * @param {Record<string, string|undefined> | ((keys: Record<string, {id: string, public: string, file: string}>) => Record<string, string|undefined>)} [options.vars]
+ *   settings that override the defaults (an `undefined` value removes a setting); a function
+ *   receives the signing keys made for this run
+ * @param {string[]} [options.signers] names of signing keys to make besides `vendor` (each is
+ *   made but trusted only if `vars` says so)
  * @param {Record<string, Buffer|string>} [options.objects] objects to seed, by key
  * @param {(text: string) => void} [options.log] receives the services' output
  * @param {string} [options.dir] state folder (default: a fresh temporary one)
  */
-export async function startStack({ vars = {}, objects = {}, log, dir } = {}) {
+export async function startStack({ vars = {}, signers = [], objects = {}, log, dir } = {}) {
   const state = dir ?? mkdtempSync(join(tmpdir(), 's3gk-stack-'));
   mkdirSync(state, { recursive: true });
   const children = [];
@@ -124,11 +127,17 @@ export async function startStack({ vars = {}, objects = {}, log, dir } = {}) {
     await Promise.all(children.map(stopProcess));
   };
   try {
-    // A vendor key for this run only.
-    const keyFile = join(state, 'vendor.key');
-    rmSync(keyFile, { force: true });
-    const { stdout } = await run(CLI, ['keygen', '--out', keyFile, '--json']);
-    const vendorKey = JSON.parse(stdout);
+    // Signing keys for this run only; `vendor` is trusted by default.
+    const keys = {};
+    for (const name of ['vendor', ...signers]) {
+      const file = join(state, `${name}.key`);
+      rmSync(file, { force: true });
+      const { stdout } = await run(CLI, ['keygen', '--out', file, '--json']);
+      keys[name] = { ...JSON.parse(stdout), file };
+    }
+    const keyFile = keys.vendor.file;
+    const vendorKey = { id: keys.vendor.id, public: keys.vendor.public };
+    const overrides = typeof vars === 'function' ? vars(keys) : vars;
 
     // The bucket is a folder; objects are plain files.
     const data = join(state, 's3');
@@ -152,12 +161,12 @@ export async function startStack({ vars = {}, objects = {}, log, dir } = {}) {
       AWS_ACCESS_KEY_ID: LOCAL.accessKey,
       AWS_SECRET_ACCESS_KEY: LOCAL.secretKey,
       VENDOR_KEYS: JSON.stringify([vendorKey]),
-      ...vars,
+      ...overrides,
     };
     const envFile = join(state, 'dev.env');
     writeFileSync(envFile, dotenv(settings) + '\n');
     // Settings removed with `undefined` must not fall back to wrangler.toml either.
-    const removed = Object.entries(vars).filter(([, v]) => v === undefined).map(([k]) => k);
+    const removed = Object.entries(overrides).filter(([, v]) => v === undefined).map(([k]) => k);
     const persist = join(state, 'wrangler');
     const wranglerEnv = { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: 'true', NO_COLOR: '1' };
 
@@ -187,13 +196,15 @@ export async function startStack({ vars = {}, objects = {}, log, dir } = {}) {
       state,
       keyFile,
       vendorKey,
+      keys,
       output: () => worker.output(),
-      /** Mints a grant with the CLI. */
-      async grant({ op = 'get', object, prefix, sub = 'user-1', ttl = 300, jti, aud = LOCAL.audience } = {}) {
-        const args = ['grant', '--key', keyFile, '--aud', aud, '--op', op, '--sub', sub, '--ttl', String(ttl)];
+      /** Mints a grant with the CLI, signed by `signer` (default: the vendor key). */
+      async grant({ op = 'get', object, prefix, sub = 'user-1', ttl = 300, jti, aud = LOCAL.audience, signer = 'vendor', extra = [] } = {}) {
+        const args = ['grant', '--key', keys[signer].file, '--aud', aud, '--op', op, '--sub', sub, '--ttl', String(ttl)];
         if (object !== undefined) args.push('--object', object);
         if (prefix !== undefined) args.push('--prefix', prefix);
         if (jti !== undefined) args.push('--jti', jti);
+        args.push(...extra);
         const { stdout } = await run(CLI, args);
         return stdout.trim();
       },
