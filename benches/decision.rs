@@ -73,13 +73,13 @@ fn benches(c: &mut Criterion) {
         Vec::new(),
     );
     c.bench_function("grant/verify", |b| {
-        b.iter(|| verifier.verify(black_box(&token), now).unwrap())
+        b.iter(|| verifier.verify(black_box(&token), now).unwrap());
     });
     c.bench_function("decide/get", |b| {
-        b.iter(|| gatekeeper.decide(black_box(&request), &allowed, now))
+        b.iter(|| gatekeeper.decide(black_box(&request), &allowed, now));
     });
     c.bench_function("decide/acl_denied", |b| {
-        b.iter(|| gatekeeper.decide(black_box(&request), &denied, now))
+        b.iter(|| gatekeeper.decide(black_box(&request), &denied, now));
     });
 }
 
