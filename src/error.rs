@@ -10,6 +10,7 @@ use std::fmt;
 use http::StatusCode;
 
 use crate::acl::AclDenial;
+use crate::cors::OriginNotAllowed;
 use crate::grant::GrantError;
 use crate::request::RequestError;
 use crate::s3::UpstreamError;
@@ -29,6 +30,7 @@ enum Kind {
     Misconfigured,
     Request(RequestError),
     Acl(AclDenial),
+    Origin(OriginNotAllowed),
     Grant(GrantError),
     Upstream(UpstreamError),
     Upload(UploadError),
@@ -63,7 +65,7 @@ impl Error {
         match &self.kind {
             Kind::Misconfigured | Kind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             Kind::Request(e) => e.status(),
-            Kind::Acl(_) => StatusCode::FORBIDDEN,
+            Kind::Acl(_) | Kind::Origin(_) => StatusCode::FORBIDDEN,
             Kind::Grant(e) => e.status(),
             Kind::Upstream(e) => e.status(),
             Kind::Upload(e) => e.status(),
@@ -77,6 +79,7 @@ impl Error {
             Kind::Misconfigured => "misconfigured",
             Kind::Request(e) => e.code(),
             Kind::Acl(e) => e.code(),
+            Kind::Origin(_) => OriginNotAllowed::CODE,
             Kind::Grant(e) => e.code(),
             Kind::Upstream(e) => e.code(),
             Kind::Upload(e) => e.code(),
@@ -93,6 +96,7 @@ impl Error {
             }
             Kind::Request(e) => e.message(),
             Kind::Acl(_) => "requests from this network or country are not allowed",
+            Kind::Origin(_) => OriginNotAllowed::MESSAGE,
             Kind::Grant(e) => e.message(),
             Kind::Upstream(e) => e.message(),
             Kind::Upload(e) => e.message(),
@@ -125,6 +129,7 @@ impl fmt::Display for Error {
             Kind::Misconfigured => f.write_str("misconfigured"),
             Kind::Request(e) => write!(f, "bad request: {e}"),
             Kind::Acl(e) => write!(f, "denied by ACL: {e}"),
+            Kind::Origin(e) => write!(f, "refused: {e}"),
             Kind::Grant(e) => write!(f, "grant refused: {e}"),
             Kind::Upstream(e) => write!(f, "upstream: {e}"),
             Kind::Upload(e) => write!(f, "upload refused: {e}"),
@@ -149,6 +154,7 @@ macro_rules! from_kind {
 from_kind! {
     RequestError => Request,
     AclDenial => Acl,
+    OriginNotAllowed => Origin,
     GrantError => Grant,
     UpstreamError => Upstream,
     UploadError => Upload,

@@ -6,6 +6,7 @@ use http::{HeaderName, HeaderValue, Method, Request, header};
 
 use crate::acl::{Acl, Caller};
 use crate::config::Config;
+use crate::cors::Cors;
 use crate::grant::{Grant, Scope, Verifier};
 use crate::request::{self, Intent, RequestError};
 use crate::s3::{Bucket, BucketUrl, Encryption, Payload, Signer};
@@ -26,6 +27,7 @@ const READ_PASSTHROUGH: [HeaderName; 5] = [
 pub struct Gatekeeper {
     bucket: Bucket,
     acl: Acl,
+    cors: Cors,
     verifier: Verifier,
     signer: Signer,
     encryption: Encryption,
@@ -61,6 +63,7 @@ impl Gatekeeper {
             verifier: Verifier::new(config.id, config.keys, config.policy, config.quorums),
             signer: Signer::new(bucket_url, config.region, config.credentials),
             acl: config.acl,
+            cors: config.cors,
             bucket: config.bucket,
             encryption: config.encryption,
             max_upload_bytes: config.max_upload_bytes,
@@ -71,6 +74,11 @@ impl Gatekeeper {
     /// The bucket behind this gatekeeper.
     pub fn bucket(&self) -> &Bucket {
         &self.bucket
+    }
+
+    /// The cross-origin rules, for preflights and reply headers.
+    pub fn cors(&self) -> &Cors {
+        &self.cors
     }
 
     /// How far grant times may be off, which bounds how long a spent `jti` must be kept.
@@ -102,6 +110,7 @@ impl Gatekeeper {
         decision: &mut Decision,
     ) -> Result<Request<()>, Error> {
         self.acl.check(caller)?;
+        self.cors.check(request.headers())?;
         let intent = decision.intent.insert(request::intent(request)?);
         if intent.operation == Operation::Delete && !self.delete_enabled {
             return Err(RequestError::OperationDisabled.into());

@@ -13,6 +13,7 @@
 pub mod acl;
 pub mod audit;
 pub mod config;
+pub mod cors;
 mod error;
 mod gatekeeper;
 pub mod grant;

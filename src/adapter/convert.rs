@@ -135,9 +135,10 @@ pub(super) fn headers(map: &HeaderMap) -> Headers {
     headers
 }
 
-/// The JSON error reply.
-pub(super) fn error_response(err: &Error) -> worker::Result<Response> {
-    let reply = response::error(err);
+/// The JSON error reply, with `extra` headers (the CORS headers, when the page is allowed).
+pub(super) fn error_response(err: &Error, extra: &HeaderMap) -> worker::Result<Response> {
+    let mut reply = response::error(err);
+    reply.headers_mut().extend(extra.clone());
     Ok(Response::ok(reply.body().clone())?
         .with_status(reply.status().as_u16())
         .with_headers(headers(reply.headers())))

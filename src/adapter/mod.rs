@@ -10,7 +10,8 @@ mod settings;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use worker::{Context, Date, Env, Request, Response, event};
+use http::HeaderMap;
+use worker::{Context, Date, Env, Request, Response, ResponseBody, event};
 
 use crate::acl::Caller;
 use crate::audit::AuditRecord;
@@ -26,13 +27,44 @@ async fn fetch(request: Request, env: Env, _ctx: Context) -> worker::Result<Resp
     let gatekeeper = match settings::gatekeeper(&env) {
         Ok(gatekeeper) => gatekeeper,
         // The operator's log names the setting; the caller sees only `misconfigured`.
-        Err(err) => return convert::error_response(&err),
+        Err(err) => return convert::error_response(&err, &HeaderMap::new()),
     };
     record.bucket = gatekeeper.bucket().to_string();
+    let Ok(incoming) = convert::to_http(&request) else {
+        return convert::error_response(&Error::internal(), &HeaderMap::new());
+    };
+    let cors = |reply: &mut HeaderMap| gatekeeper.cors().decorate(incoming.headers(), reply);
 
-    let reply = serve(&gatekeeper, &request, &caller, now, &env, &mut record).await;
+    // A preflight asks only whether the page may call; it touches nothing and is not audited.
+    if incoming.method() == http::Method::OPTIONS {
+        let preflight = gatekeeper.cors().preflight(incoming.headers());
+        return Ok(Response::empty()?
+            .with_status(preflight.status().as_u16())
+            .with_headers(convert::headers(preflight.headers())));
+    }
+
+    let reply = serve(
+        &gatekeeper,
+        &incoming,
+        &request,
+        &caller,
+        now,
+        &env,
+        &mut record,
+    )
+    .await;
     match reply {
-        Ok(response) => Ok(response),
+        Ok((status, mut headers, body)) => {
+            cors(&mut headers);
+            // `Manual`: the runtime must pass S3's bytes as they are. Compressing them on the fly
+            // would weaken the ETag (breaking conditional requests), drop Content-Length, and
+            // spend CPU on objects that are usually compressed already.
+            Ok(worker::ResponseBuilder::new()
+                .with_status(status)
+                .with_headers(convert::headers(&headers))
+                .with_encode_body(worker::EncodeBody::Manual)
+                .body(body))
+        }
         Err(err) => {
             record.decision = err.code();
             record.status = err.status().as_u16();
@@ -42,22 +74,25 @@ async fn fetch(request: Request, env: Env, _ctx: Context) -> worker::Result<Resp
             if let Err(db) = audit::write(&env, &record).await {
                 worker::console_error!("audit write failed for a refused request: {db}");
             }
-            convert::error_response(&err)
+            let mut headers = HeaderMap::new();
+            cors(&mut headers);
+            convert::error_response(&err, &headers)
         }
     }
 }
 
-/// Carries out an allowed request, or says why not.
+/// Carries out an allowed request, or says why not. On success, returns the reply's status,
+/// headers and body (S3's, streamed).
 async fn serve(
     gatekeeper: &crate::Gatekeeper,
+    incoming: &http::Request<()>,
     request: &Request,
     caller: &Caller,
     now: SystemTime,
     env: &Env,
     record: &mut AuditRecord,
-) -> Result<Response, Error> {
-    let incoming = convert::to_http(request)?;
-    let decision = gatekeeper.decide(&incoming, caller, now);
+) -> Result<(u16, HeaderMap, ResponseBody), Error> {
+    let decision = gatekeeper.decide(incoming, caller, now);
     record.describe(decision.intent.as_ref(), &decision.grants);
     record.bytes_in = decision.upload.as_ref().map(|u| u.length);
     let upstream = decision.outcome?;
@@ -100,8 +135,5 @@ async fn serve(
 
     let headers = response::passthrough_headers(&upstream_headers);
     let (_, body) = s3_response.into_parts();
-    Ok(worker::ResponseBuilder::new()
-        .with_status(status)
-        .with_headers(convert::headers(&headers))
-        .body(body))
+    Ok((status, headers, body))
 }

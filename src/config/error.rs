@@ -3,6 +3,7 @@
 use std::fmt;
 
 use crate::acl::InvalidCountry;
+use crate::cors::InvalidOrigin;
 use crate::grant::InvalidPublicKey;
 use crate::s3::{InvalidBucket, InvalidEndpoint};
 
@@ -52,6 +53,8 @@ pub enum Problem {
     Operation,
     /// Not the id of a key in `VENDOR_KEYS`.
     UnknownKey,
+    /// Not a web origin.
+    Origin(InvalidOrigin),
     /// Only meaningful together with another setting, which is not set that way.
     OnlyWith(&'static str),
     /// Text with characters or a length the setting does not allow.
@@ -112,6 +115,7 @@ impl fmt::Display for Problem {
             }
             Self::Operation => f.write_str("not one of get, head, put, list, delete"),
             Self::UnknownKey => f.write_str("not the k4.pid of a key in VENDOR_KEYS"),
+            Self::Origin(e) => e.fmt(f),
             Self::OnlyWith(other) => write!(f, "only allowed with {other}"),
             Self::Text => f.write_str("contains characters or a length that is not allowed"),
         }

@@ -12,6 +12,7 @@ mod values;
 pub use error::{ConfigError, Problem};
 
 use crate::acl::Acl;
+use crate::cors::Cors;
 use crate::grant::{KeyRing, Policy, Quorum};
 use crate::s3::{Addressing, Bucket, Credentials, Encryption, Endpoint};
 use crate::upload::S3_MAX_PUT_BYTES;
@@ -47,6 +48,8 @@ pub struct Config {
     pub quorums: Vec<Quorum>,
     /// `ACL`.
     pub acl: Acl,
+    /// `ALLOWED_ORIGINS`: the vendor's web origins, which may call the gatekeeper from a page.
+    pub cors: Cors,
 }
 
 impl Config {
@@ -114,6 +117,7 @@ impl Config {
         let delete_enabled = values::flag(get("DELETE_ENABLED").as_deref(), "DELETE_ENABLED")?;
         let quorums = quorum::parse(get("MULTISIG").as_deref(), &keys)?;
         let acl = acl::parse(get("ACL").as_deref())?;
+        let cors = values::origins(get("ALLOWED_ORIGINS").as_deref())?;
         Ok(Self {
             id,
             endpoint,
@@ -129,6 +133,7 @@ impl Config {
             delete_enabled,
             quorums,
             acl,
+            cors,
         })
     }
 }

@@ -2,6 +2,7 @@
 //! setting's name, so its error names the setting.
 
 use crate::config::{ConfigError, Problem};
+use crate::cors::{Cors, Origin};
 use crate::s3::Encryption;
 
 /// A whole number in `min..=max`, or `default` when unset.
@@ -98,4 +99,26 @@ pub(super) fn encryption(
         )),
         (encryption, None) => Ok(encryption),
     }
+}
+
+/// `ALLOWED_ORIGINS`: a JSON array (as a `[vars]` array arrives) or a comma-separated list.
+pub(super) fn origins(value: Option<&str>) -> Result<Cors, ConfigError> {
+    const SETTING: &str = "ALLOWED_ORIGINS";
+    let Some(value) = value else {
+        return Ok(Cors::default());
+    };
+    let list: Vec<String> = if value.trim_start().starts_with('[') {
+        serde_json::from_str(value).map_err(|e| ConfigError::new(SETTING, Problem::Json(e)))?
+    } else {
+        value.split(',').map(|s| s.trim().to_owned()).collect()
+    };
+    list.iter()
+        .enumerate()
+        .map(|(i, origin)| {
+            origin
+                .parse::<Origin>()
+                .map_err(|e| ConfigError::at(SETTING, format!("[{i}]"), Problem::Origin(e)))
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(Cors::new)
 }
