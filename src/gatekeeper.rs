@@ -76,6 +76,11 @@ impl Gatekeeper {
         &self.bucket
     }
 
+    /// The folder every key is placed under, which listings strip from the keys they return.
+    pub fn key_root(&self) -> &str {
+        self.signer.bucket_url.key_root()
+    }
+
     /// The cross-origin rules, for preflights and reply headers.
     pub fn cors(&self) -> &Cors {
         &self.cors
@@ -123,7 +128,8 @@ impl Gatekeeper {
             now,
         )?;
         let Scope::Key(key) = &intent.target else {
-            return Err(RequestError::NotImplemented.into());
+            let page = intent.page.as_ref().ok_or(RequestError::NotImplemented)?;
+            return self.signer.list(page, now).map_err(|_| Error::internal());
         };
         let key = key.as_str();
         let headers = request.headers();
@@ -160,6 +166,7 @@ impl Gatekeeper {
             Operation::Delete => self
                 .signer
                 .object(Method::DELETE, key, [], Payload::Empty, now),
+            // A list names a prefix, not a key, and was answered above.
             Operation::List => return Err(RequestError::NotImplemented.into()),
         };
         signed.map_err(|_| Error::internal())

@@ -2,7 +2,8 @@
 //!
 //! The API (docs/api.md):
 //! - `GET /objects/{key}`: GetObject; `HEAD /objects/{key}`: HeadObject;
-//!   `PUT /objects/{key}`: PutObject; `DELETE /objects/{key}`: DeleteObject.
+//!   `PUT /objects/{key}`: PutObject; `DELETE /objects/{key}`: DeleteObject;
+//! - `GET /objects?prefix=…[&cursor=…][&limit=…][&folders=true]`: ListObjectsV2.
 //!
 //! The key in the path is percent-decoded exactly once and then compared with the grant byte for
 //! byte. It is never normalised: a path that the URL standard rewrote on the way (dot segments
@@ -16,13 +17,15 @@ use percent_encoding::percent_decode_str;
 
 use crate::Operation;
 use crate::grant::Scope;
-use crate::s3::{InvalidKey, ObjectKey};
+use crate::s3::{InvalidKey, ListRequest, MAX_LIST_KEYS, ObjectKey};
 
 /// The longest request path accepted, in bytes: a 1024-byte key, fully percent-encoded, fits.
 pub const MAX_PATH_LEN: usize = 8 + 3 * crate::s3::MAX_KEY_BYTES;
 
 /// The prefix of object URLs.
 const OBJECTS: &str = "/objects/";
+/// The listing URL.
+const LISTING: &str = "/objects";
 
 /// What the caller asked for, before any check of who they are.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -31,6 +34,8 @@ pub struct Intent {
     pub operation: Operation,
     /// The object key, or for `list` the prefix.
     pub target: Scope,
+    /// For `list`, the page asked for.
+    pub page: Option<ListRequest>,
 }
 
 /// The request cannot be understood or is not one the API has.
@@ -44,6 +49,8 @@ pub enum RequestError {
     UriTooLong,
     /// The key in the path is not valid percent-encoded UTF-8, or not a valid S3 key.
     BadKey(Option<InvalidKey>),
+    /// The listing query is missing `prefix`, or has an unknown or invalid parameter.
+    BadQuery,
     /// The operation exists in the API but this gatekeeper does not offer it yet.
     NotImplemented,
     /// The operation is switched off in this gatekeeper's configuration.
@@ -58,7 +65,7 @@ impl RequestError {
                 StatusCode::METHOD_NOT_ALLOWED
             }
             Self::UriTooLong => StatusCode::URI_TOO_LONG,
-            Self::BadKey(_) => StatusCode::BAD_REQUEST,
+            Self::BadKey(_) | Self::BadQuery => StatusCode::BAD_REQUEST,
         }
     }
 
@@ -68,6 +75,7 @@ impl RequestError {
             Self::MethodNotAllowed => "method_not_allowed",
             Self::UriTooLong => "uri_too_long",
             Self::BadKey(_) => "bad_key",
+            Self::BadQuery => "bad_query",
             Self::NotImplemented => "operation_not_supported",
             Self::OperationDisabled => "operation_disabled",
         }
@@ -79,6 +87,9 @@ impl RequestError {
             Self::MethodNotAllowed => "this endpoint does not accept that method",
             Self::UriTooLong => "the URL is too long",
             Self::BadKey(_) => "the object key in the URL is not a valid key",
+            Self::BadQuery => {
+                "a listing takes prefix, and optionally cursor, limit (1-1000) and folders=true"
+            }
             Self::NotImplemented => "this gatekeeper does not offer that operation",
             Self::OperationDisabled => "this operation is switched off on this gatekeeper",
         }
@@ -102,6 +113,17 @@ pub fn intent<B>(request: &Request<B>) -> Result<Intent, RequestError> {
     if path.len() > MAX_PATH_LEN {
         return Err(RequestError::UriTooLong);
     }
+    if path == LISTING {
+        if request.method() != Method::GET {
+            return Err(RequestError::MethodNotAllowed);
+        }
+        let page = list_query(request.uri().query().unwrap_or_default())?;
+        return Ok(Intent {
+            operation: Operation::List,
+            target: Scope::Prefix(page.prefix.clone()),
+            page: Some(page),
+        });
+    }
     let encoded_key = path.strip_prefix(OBJECTS).ok_or(RequestError::NoRoute)?;
     let operation = match *request.method() {
         Method::GET => Operation::Get,
@@ -117,7 +139,47 @@ pub fn intent<B>(request: &Request<B>) -> Result<Intent, RequestError> {
     Ok(Intent {
         operation,
         target: Scope::Key(key),
+        page: None,
     })
+}
+
+/// Reads a listing's query. Each parameter may appear once; unknown ones are refused, so a typo
+/// is an error rather than a silently different listing.
+fn list_query(query: &str) -> Result<ListRequest, RequestError> {
+    let mut page = ListRequest {
+        prefix: String::new(),
+        cursor: None,
+        limit: MAX_LIST_KEYS,
+        folders: false,
+    };
+    let mut seen = Vec::new();
+    for (name, value) in form_urlencoded::parse(query.as_bytes()) {
+        if seen.contains(&name) {
+            return Err(RequestError::BadQuery);
+        }
+        match &*name {
+            "prefix" => page.prefix = value.to_string(),
+            "cursor" => page.cursor = Some(value.to_string()),
+            "limit" => {
+                page.limit = value
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=MAX_LIST_KEYS).contains(n))
+                    .ok_or(RequestError::BadQuery)?;
+            }
+            "folders" => page.folders = value == "true",
+            _ => return Err(RequestError::BadQuery),
+        }
+        seen.push(name);
+    }
+    let prefix_ok = seen.iter().any(|n| n == "prefix")
+        && page.prefix.len() <= crate::s3::MAX_KEY_BYTES
+        && !page.prefix.chars().any(char::is_control);
+    if prefix_ok {
+        Ok(page)
+    } else {
+        Err(RequestError::BadQuery)
+    }
 }
 
 /// The grant tokens the request carries in `Authorization: Bearer …`.
@@ -150,6 +212,7 @@ mod tests {
             Ok(Intent {
                 operation: Operation::Get,
                 target: Scope::Key(k.parse().unwrap()),
+                page: None,
             })
         };
         assert_eq!(get("/objects/a%20b/c.csv"), want("a b/c.csv"));
@@ -157,6 +220,33 @@ mod tests {
         assert_eq!(get("/objects/a%2Fb"), want("a/b"));
         assert_eq!(get("/objects/a+b"), want("a+b"));
         assert_eq!(get("/objects/%C3%A9"), want("é"));
+    }
+
+    #[test]
+    fn reads_listing_queries() {
+        let page = |q: &str| match get(&format!("/objects?{q}")) {
+            Ok(Intent {
+                page: Some(page), ..
+            }) => Ok(page),
+            Ok(_) => unreachable!("a listing has a page"),
+            Err(e) => Err(e),
+        };
+        let p = page("prefix=a%20b/&cursor=x%2By&limit=5&folders=true").unwrap();
+        assert_eq!(
+            (p.prefix.as_str(), p.cursor.as_deref(), p.limit, p.folders),
+            ("a b/", Some("x+y"), 5, true)
+        );
+        assert_eq!(page("prefix=").unwrap().limit, 1000);
+        for bad in [
+            "",
+            "cursor=x",
+            "prefix=a&prefix=b",
+            "prefix=a&limit=0",
+            "prefix=a&limit=1001",
+            "prefix=a&sort=x",
+        ] {
+            assert_eq!(page(bad), Err(RequestError::BadQuery), "{bad}");
+        }
     }
 
     #[test]

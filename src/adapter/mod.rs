@@ -122,6 +122,16 @@ async fn serve(
     record.bytes_out = upstream_headers
         .get(http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok()?.parse().ok());
+
+    // A listing is S3 XML turned into JSON, so it is read whole; S3 bounds it at 1000 keys.
+    let listing = match decision.intent.as_ref().and_then(|i| i.page.as_ref()) {
+        Some(page) => {
+            let json = list_json(&mut s3_response, gatekeeper.key_root(), &page.prefix).await?;
+            record.bytes_out = Some(json.len() as u64);
+            Some(json)
+        }
+        None => None,
+    };
     record.duration_ms = Some(
         Date::now()
             .as_millis()
@@ -133,7 +143,37 @@ async fn serve(
         Error::audit_unavailable()
     })?;
 
+    if let Some(json) = listing {
+        let mut headers = response::passthrough_headers(&HeaderMap::new());
+        headers.insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static("application/json"),
+        );
+        return Ok((status, headers, ResponseBody::Body(json.into_bytes())));
+    }
     let headers = response::passthrough_headers(&upstream_headers);
     let (_, body) = s3_response.into_parts();
     Ok((status, headers, body))
+}
+
+/// Reads S3's list reply and returns the page as JSON.
+async fn list_json(reply: &mut Response, key_root: &str, prefix: &str) -> Result<String, Error> {
+    let declared: Option<usize> = reply
+        .headers()
+        .get("content-length")
+        .ok()
+        .flatten()
+        .and_then(|v| v.parse().ok());
+    if declared.is_some_and(|n| n > crate::s3::MAX_LIST_REPLY_BYTES) {
+        return Err(crate::s3::UpstreamError::malformed().into());
+    }
+    let xml = reply
+        .text()
+        .await
+        .map_err(|_| crate::s3::UpstreamError::unreachable())?;
+    if xml.len() > crate::s3::MAX_LIST_REPLY_BYTES {
+        return Err(crate::s3::UpstreamError::malformed().into());
+    }
+    let listing = crate::s3::parse_listing(&xml, key_root, prefix)?;
+    serde_json::to_string(&listing).map_err(|_| Error::internal())
 }

@@ -189,6 +189,16 @@ impl BucketUrl {
         format!("{}{key}", self.key_root)
     }
 
+    /// The URL of the bucket itself, for bucket operations such as listing.
+    pub(crate) fn bucket(&self) -> String {
+        format!("{}{}", self.origin, self.base_path)
+    }
+
+    /// The folder every key is placed under.
+    pub(crate) fn key_root(&self) -> &str {
+        &self.key_root
+    }
+
     /// The URL of one object, already in SigV4's canonical encoding.
     pub(crate) fn object(&self, key: &str) -> String {
         let mut url = format!("{}{}", self.origin, self.base_path);

@@ -91,9 +91,22 @@ impl fmt::Display for ObjectKey {
 /// sent is already canonical and S3 decodes it back to exactly the same bytes. `/` stays literal
 /// because S3 keys use it as a plain character and SigV4 for S3 does not encode it.
 pub fn encode_path(key: &str, out: &mut String) {
+    encode(key, b"/", out);
+}
+
+/// Percent-encodes a query value the way SigV4 canonicalises it: every byte but the RFC 3986
+/// unreserved characters, `/` included.
+pub(crate) fn encode_query(value: &str, out: &mut String) {
+    encode(value, b"", out);
+}
+
+fn encode(text: &str, also_literal: &[u8], out: &mut String) {
     use std::fmt::Write;
-    for byte in key.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~' | b'/') {
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric()
+            || matches!(byte, b'-' | b'_' | b'.' | b'~')
+            || also_literal.contains(&byte)
+        {
             out.push(char::from(byte));
         } else {
             // Writing to a String cannot fail.

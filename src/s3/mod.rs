@@ -4,6 +4,7 @@ mod credentials;
 mod encryption;
 mod endpoint;
 mod key;
+mod list;
 mod sign;
 mod upstream;
 
@@ -11,6 +12,9 @@ pub use credentials::Credentials;
 pub use encryption::Encryption;
 pub use endpoint::{Addressing, Bucket, Endpoint, InvalidBucket, InvalidEndpoint};
 pub use key::{InvalidKey, MAX_KEY_BYTES, ObjectKey, encode_path};
+pub use list::{
+    ListRequest, ListedObject, Listing, MAX_LIST_KEYS, MAX_LIST_REPLY_BYTES, parse as parse_listing,
+};
 pub use upstream::{SAFE_HEADERS, UpstreamError, error_code};
 
 pub(crate) use endpoint::BucketUrl;

@@ -9,8 +9,9 @@ use aws_sigv4::http_request::{
 use aws_sigv4::sign::v4::SigningParams;
 use http::{HeaderValue, Method, Request};
 
-use crate::s3::Credentials;
 use crate::s3::endpoint::BucketUrl;
+use crate::s3::key::encode_query;
+use crate::s3::{Credentials, ListRequest};
 
 /// How the body of a request is covered by the signature.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -90,6 +91,38 @@ impl Signer {
         Ok(request)
     }
 
+    /// A ListObjectsV2 request for one page under `prefix` (relative to the key root).
+    ///
+    /// The query is written in SigV4's canonical form (parameters sorted, values encoded with
+    /// only unreserved characters literal), so what is signed is exactly what is sent.
+    pub(crate) fn list(
+        &self,
+        page: &ListRequest,
+        now: SystemTime,
+    ) -> Result<Request<()>, SigningFailed> {
+        let mut params: Vec<(&str, String)> = vec![
+            ("list-type", "2".to_owned()),
+            ("max-keys", page.limit.to_string()),
+            ("prefix", self.bucket_url.full_key(&page.prefix)),
+        ];
+        if let Some(cursor) = &page.cursor {
+            params.push(("continuation-token", cursor.clone()));
+        }
+        if page.folders {
+            params.push(("delimiter", "/".to_owned()));
+        }
+        params.sort_by(|a, b| a.0.cmp(b.0));
+        let mut url = self.bucket_url.bucket();
+        for (i, (name, value)) in params.iter().enumerate() {
+            url.push(if i == 0 { '?' } else { '&' });
+            url.push_str(name);
+            url.push('=');
+            encode_query(value, &mut url);
+        }
+        let request = Request::get(url).body(()).map_err(|_| SigningFailed)?;
+        self.sign(request, Payload::Empty, now)
+    }
+
     /// A request on one object with the given headers.
     pub(crate) fn object(
         &self,
@@ -143,6 +176,22 @@ mod tests {
             auth.starts_with("AWS4-HMAC-SHA256 Credential=AKID/20231114/us-east-1/s3/aws4_request")
         );
         assert!(auth.contains("SignedHeaders=host;x-amz-content-sha256;x-amz-date"));
+    }
+
+    #[test]
+    fn list_query_is_canonical() {
+        let now = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let page = ListRequest {
+            prefix: "a b/+é".into(),
+            cursor: Some("x/y=".into()),
+            limit: 10,
+            folders: true,
+        };
+        let req = signer().list(&page, now).unwrap();
+        assert_eq!(
+            req.uri().to_string(),
+            "http://127.0.0.1:9001/demo-reports/?continuation-token=x%2Fy%3D&delimiter=%2F&list-type=2&max-keys=10&prefix=a%20b%2F%2B%C3%A9"
+        );
     }
 
     #[test]

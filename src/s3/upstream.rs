@@ -39,6 +39,7 @@ enum Kind {
     Unavailable,
     Timeout,
     Unreachable,
+    Malformed,
 }
 
 impl UpstreamError {
@@ -54,6 +55,14 @@ impl UpstreamError {
     pub const fn unreachable() -> Self {
         Self {
             kind: Kind::Unreachable,
+            status: None,
+        }
+    }
+
+    /// S3 answered with something that is not a valid reply.
+    pub const fn malformed() -> Self {
+        Self {
+            kind: Kind::Malformed,
             status: None,
         }
     }
@@ -99,9 +108,11 @@ impl UpstreamError {
             Kind::NotFound => StatusCode::NOT_FOUND,
             Kind::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             Kind::RangeNotSatisfiable => StatusCode::RANGE_NOT_SATISFIABLE,
-            Kind::Auth | Kind::Rejected | Kind::Unavailable | Kind::Unreachable => {
-                StatusCode::BAD_GATEWAY
-            }
+            Kind::Auth
+            | Kind::Rejected
+            | Kind::Unavailable
+            | Kind::Unreachable
+            | Kind::Malformed => StatusCode::BAD_GATEWAY,
             Kind::Timeout => StatusCode::GATEWAY_TIMEOUT,
         }
     }
@@ -116,6 +127,7 @@ impl UpstreamError {
             Kind::Unavailable => "upstream_unavailable",
             Kind::Timeout => "upstream_timeout",
             Kind::Unreachable => "upstream_unreachable",
+            Kind::Malformed => "upstream_malformed",
         }
     }
 
@@ -131,6 +143,7 @@ impl UpstreamError {
             Kind::Unavailable => "the storage service failed; try again later",
             Kind::Timeout => "the storage service did not answer in time",
             Kind::Unreachable => "the storage service could not be reached",
+            Kind::Malformed => "the storage service answered with something unexpected",
         }
     }
 }
