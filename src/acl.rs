@@ -11,6 +11,8 @@ use std::str::FromStr;
 
 use ipnet::IpNet;
 
+use crate::Operation;
+
 /// An ISO 3166-1 alpha-2 country code as Cloudflare reports it (`US`, `GB`; `T1` for Tor).
 ///
 /// ```
@@ -103,6 +105,8 @@ pub struct Acl {
     pub(crate) country_deny: Vec<Country>,
     pub(crate) unknown_country: Verdict,
     pub(crate) tor: Verdict,
+    /// Operations exempt from the IP allow list (never from the deny list).
+    pub(crate) ip_allow_exempt: Vec<Operation>,
 }
 
 impl Default for Acl {
@@ -121,6 +125,7 @@ impl Default for Acl {
             country_deny: Vec::new(),
             unknown_country: Verdict::Deny,
             tor: Verdict::Deny,
+            ip_allow_exempt: Vec::new(),
         }
     }
 }
@@ -168,8 +173,9 @@ impl fmt::Display for AclDenial {
 impl std::error::Error for AclDenial {}
 
 impl Acl {
-    /// Checks the caller's network, then its country.
-    pub fn check(&self, caller: &Caller) -> Result<(), AclDenial> {
+    /// Checks the caller's network, then its country, for `operation` (`None` when the request
+    /// names no operation the API has; it then meets every rule).
+    pub fn check(&self, caller: &Caller, operation: Option<Operation>) -> Result<(), AclDenial> {
         let ip = caller.ip.ok_or(AclDenial::IpUnknown)?;
         // An IPv4 address that arrives as IPv4-mapped IPv6 must meet the IPv4 rules.
         let ip = match ip {
@@ -179,7 +185,8 @@ impl Acl {
         if self.ip_deny.iter().any(|net| net.contains(&ip)) {
             return Err(AclDenial::IpDenied);
         }
-        if !self.ip_allow.iter().any(|net| net.contains(&ip)) {
+        let exempt = operation.is_some_and(|op| self.ip_allow_exempt.contains(&op));
+        if !exempt && !self.ip_allow.iter().any(|net| net.contains(&ip)) {
             return Err(AclDenial::IpNotAllowed);
         }
         match caller.country {

@@ -114,7 +114,7 @@ impl Gatekeeper {
         now: SystemTime,
         decision: &mut Decision,
     ) -> Result<Request<()>, Error> {
-        self.acl.check(caller)?;
+        self.acl.check(caller, request::operation(request))?;
         self.cors.check(request.headers())?;
         let intent = decision.intent.insert(request::intent(request)?);
         if intent.operation == Operation::Delete && !self.delete_enabled {

@@ -107,6 +107,21 @@ impl fmt::Display for RequestError {
 
 impl std::error::Error for RequestError {}
 
+/// The operation `request` asks for, from its method and path alone: cheap enough to run before
+/// any other check. `None` when it is no operation the API has.
+pub fn operation<B>(request: &Request<B>) -> Option<Operation> {
+    let path = request.uri().path();
+    match *request.method() {
+        Method::GET if path == LISTING => Some(Operation::List),
+        _ if !path.starts_with(OBJECTS) => None,
+        Method::GET => Some(Operation::Get),
+        Method::HEAD => Some(Operation::Head),
+        Method::PUT => Some(Operation::Put),
+        Method::DELETE => Some(Operation::Delete),
+        _ => None,
+    }
+}
+
 /// Works out the operation and key of `request`.
 pub fn intent<B>(request: &Request<B>) -> Result<Intent, RequestError> {
     let path = request.uri().path();

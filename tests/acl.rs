@@ -3,6 +3,7 @@
 // In tests a panic is the failure report, so unwrapping is the clearest way to fail.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use s3_gatekeeper::Operation;
 use s3_gatekeeper::acl::{AclDenial, Caller};
 
 mod support;
@@ -19,7 +20,7 @@ fn default_acl_allows_the_seven_countries_only() {
     let acl = support::config(&[]).acl;
     for country in ["US", "CA", "GB", "AU", "NZ", "IE", "NL"] {
         assert_eq!(
-            acl.check(&caller(Some("192.0.2.1"), Some(country))),
+            acl.check(&caller(Some("192.0.2.1"), Some(country)), None),
             Ok(()),
             "{country}"
         );
@@ -32,7 +33,7 @@ fn default_acl_allows_the_seven_countries_only() {
     ];
     for (ip, country, want) in cases {
         assert_eq!(
-            acl.check(&caller(ip, country)),
+            acl.check(&caller(ip, country), None),
             Err(want),
             "{ip:?} {country:?}"
         );
@@ -60,7 +61,7 @@ fn networks_deny_wins_and_ipv6_works() {
     ];
     for (ip, country, want) in cases {
         assert_eq!(
-            acl.check(&caller(Some(ip), *country)),
+            acl.check(&caller(Some(ip), *country), None),
             *want,
             "{ip} {country:?}"
         );
@@ -82,4 +83,29 @@ fn a_denied_caller_gets_no_signed_request() {
         decision.intent.is_none(),
         "the ACL runs before the request is even read"
     );
+}
+
+#[test]
+fn uploads_can_be_exempt_from_the_allow_list_but_never_the_deny_list() {
+    let acl_json = r#"{"ip": {"allow": ["198.51.100.0/24"], "deny": ["203.0.113.0/24"], "allow_exempt": ["put"]}}"#;
+    let acl = support::config(&[("ACL", acl_json)]).acl;
+    let elsewhere = caller(Some("192.0.2.1"), Some("US"));
+    let denied = caller(Some("203.0.113.1"), Some("US"));
+    assert_eq!(acl.check(&elsewhere, Some(Operation::Put)), Ok(()));
+    assert_eq!(
+        acl.check(&elsewhere, Some(Operation::Get)),
+        Err(AclDenial::IpNotAllowed)
+    );
+    assert_eq!(
+        acl.check(&denied, Some(Operation::Put)),
+        Err(AclDenial::IpDenied)
+    );
+    let default = support::config(&[]).acl;
+    let strict = support::config(&[("ACL", r#"{"ip": {"allow": ["198.51.100.0/24"]}}"#)]).acl;
+    assert_eq!(
+        strict.check(&elsewhere, Some(Operation::Put)),
+        Err(AclDenial::IpNotAllowed),
+        "off by default"
+    );
+    assert_eq!(default.check(&elsewhere, Some(Operation::Put)), Ok(()));
 }

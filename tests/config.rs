@@ -127,8 +127,58 @@ const MISTAKES: &[(&str, Option<&str>, &str)] = &[
     ),
     (
         "ACL",
+        Some(r#"{"ip":{"allow_exempt":["upload"]}}"#),
+        "ACL: ip.allow_exempt[0]: not one of get, head, put, list, delete",
+    ),
+    (
+        "ACL",
         Some(r#"{"ips":{}}"#),
         "ACL: not valid JSON of the documented shape: unknown field `ips`",
+    ),
+    (
+        "ALLOWED_ORIGINS",
+        Some(r#"["https://app.example.com/"]"#),
+        "ALLOWED_ORIGINS: [0]: not an origin",
+    ),
+    (
+        "ALLOWED_ORIGINS",
+        Some("https://a.example, app.example"),
+        "ALLOWED_ORIGINS: [1]: not an origin",
+    ),
+    (
+        "S3_SSE",
+        Some("aes256"),
+        "S3_SSE: must be one of: AES256, aws:kms, bucket-default",
+    ),
+    (
+        "S3_SSE_KMS_KEY_ID",
+        Some("arn:key"),
+        "S3_SSE_KMS_KEY_ID: only allowed with S3_SSE = aws:kms",
+    ),
+    (
+        "DELETE_ENABLED",
+        Some("yes"),
+        "DELETE_ENABLED: must be one of: true, false",
+    ),
+    (
+        "MAX_UPLOAD_BYTES",
+        Some("5368709121"),
+        "MAX_UPLOAD_BYTES: must be a whole number from 1 to 5368709120",
+    ),
+    (
+        "MULTISIG",
+        Some(r#"[{"operations":["get"],"signatures":2}]"#),
+        "MULTISIG: [0].signatures: must be a whole number from 1 to 1",
+    ),
+    (
+        "MULTISIG",
+        Some(r#"[{"operations":["get"],"signatures":1,"keys":["k4.pid.x"]}]"#),
+        "MULTISIG: [0].keys[0]: not the k4.pid of a key",
+    ),
+    (
+        "MULTISIG",
+        Some(r#"[{"operations":["copy"],"signatures":1}]"#),
+        "MULTISIG: [0].operations[0]: not one of",
     ),
 ];
 

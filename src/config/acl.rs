@@ -3,6 +3,7 @@
 use ipnet::IpNet;
 use serde::Deserialize;
 
+use crate::Operation;
 use crate::acl::{Acl, Country, DEFAULT_COUNTRIES, Verdict};
 use crate::config::{ConfigError, Problem};
 
@@ -24,6 +25,9 @@ struct RawIp {
     allow: Vec<String>,
     #[serde(default)]
     deny: Vec<String>,
+    /// Operations the allow list does not apply to (the deny list always does).
+    #[serde(default)]
+    allow_exempt: Vec<String>,
 }
 
 impl Default for RawIp {
@@ -31,6 +35,7 @@ impl Default for RawIp {
         Self {
             allow: all_networks(),
             deny: Vec::new(),
+            allow_exempt: Vec::new(),
         }
     }
 }
@@ -85,6 +90,17 @@ pub(crate) fn parse(json: Option<&str>) -> Result<Acl, ConfigError> {
         country_deny: countries(&raw.country.deny, "country.deny")?,
         unknown_country: verdict(&raw.country.unknown, "country.unknown")?,
         tor: verdict(&raw.country.tor, "country.tor")?,
+        ip_allow_exempt: raw
+            .ip
+            .allow_exempt
+            .iter()
+            .enumerate()
+            .map(|(i, op)| {
+                op.parse::<Operation>().map_err(|_| {
+                    ConfigError::at(SETTING, format!("ip.allow_exempt[{i}]"), Problem::Operation)
+                })
+            })
+            .collect::<Result<_, _>>()?,
     })
 }
 
