@@ -32,6 +32,7 @@ pub struct Gatekeeper {
     signer: Signer,
     encryption: Encryption,
     max_upload_bytes: u64,
+    upstream_timeout: u32,
     delete_enabled: bool,
     clock_skew: u32,
 }
@@ -67,6 +68,7 @@ impl Gatekeeper {
             bucket: config.bucket,
             encryption: config.encryption,
             max_upload_bytes: config.max_upload_bytes,
+            upstream_timeout: config.upstream_timeout,
             delete_enabled: config.delete_enabled,
         }
     }
@@ -74,6 +76,12 @@ impl Gatekeeper {
     /// The bucket behind this gatekeeper.
     pub fn bucket(&self) -> &Bucket {
         &self.bucket
+    }
+
+    /// How long to wait for S3's reply headers, in seconds. A body that takes longer to stream is
+    /// not cut off: a large object may take minutes.
+    pub fn upstream_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.upstream_timeout.into())
     }
 
     /// The folder every key is placed under, which listings strip from the keys they return.

@@ -93,21 +93,32 @@ pub(super) fn fixed_length_body(request: &Request, length: u64) -> Result<JsValu
     Ok(fixed.readable().into())
 }
 
-/// Sends the signed request to S3, with `body` for an upload.
+/// Sends the signed request to S3, with `body` for an upload, and waits at most `timeout` for
+/// the reply's headers. The body is then streamed with no deadline.
 pub(super) async fn send(
     upstream: http::Request<()>,
     body: Option<JsValue>,
+    timeout: std::time::Duration,
 ) -> Result<Response, Error> {
+    use futures_util::future::{Either, select};
+
     let mut init = RequestInit::new();
     init.with_method(Method::from(upstream.method().to_string()))
         .with_headers(headers(upstream.headers()))
         .with_body(body);
     let request = Request::new_with_init(&upstream.uri().to_string(), &init)
         .map_err(|_| Error::internal())?;
-    worker::Fetch::Request(request)
-        .send()
-        .await
-        .map_err(|_| Error::from(UpstreamError::unreachable()))
+    let controller = worker::AbortController::default();
+    let fetch = worker::Fetch::Request(request);
+    let signal = controller.signal();
+    let reply = std::pin::pin!(fetch.send_with_signal(&signal));
+    match select(reply, worker::Delay::from(timeout)).await {
+        Either::Left((reply, _)) => reply.map_err(|_| Error::from(UpstreamError::unreachable())),
+        Either::Right(_) => {
+            controller.abort();
+            Err(UpstreamError::timeout().into())
+        }
+    }
 }
 
 /// Runtime headers as a `HeaderMap`, skipping any the `http` crate cannot represent.

@@ -105,7 +105,7 @@ async fn serve(
         Some(upload) => Some(convert::fixed_length_body(request, upload.length)?),
         None => None,
     };
-    let mut s3_response = convert::send(upstream, body).await?;
+    let mut s3_response = convert::send(upstream, body, gatekeeper.upstream_timeout()).await?;
     let status = s3_response.status_code();
     let success = (200..300).contains(&status) || status == 304;
     if !success {

@@ -42,6 +42,8 @@ pub struct Config {
     pub encryption: Encryption,
     /// `MAX_UPLOAD_BYTES`: the largest upload (default and most: 5 GiB, S3's single-PUT limit).
     pub max_upload_bytes: u64,
+    /// `UPSTREAM_TIMEOUT_SECONDS`: how long to wait for S3's reply headers (default 30).
+    pub upstream_timeout: u32,
     /// `DELETE_ENABLED`: whether grants may delete objects at all (default `false`).
     pub delete_enabled: bool,
     /// `MULTISIG`: operations that need several signatures.
@@ -114,6 +116,8 @@ impl Config {
             1,
             S3_MAX_PUT_BYTES,
         )?;
+        let timeout = "UPSTREAM_TIMEOUT_SECONDS";
+        let upstream_timeout = values::small_number(get(timeout), timeout, 30, 1, 300)?;
         let delete_enabled = values::flag(get("DELETE_ENABLED").as_deref(), "DELETE_ENABLED")?;
         let quorums = quorum::parse(get("MULTISIG").as_deref(), &keys)?;
         let acl = acl::parse(get("ACL").as_deref())?;
@@ -130,6 +134,7 @@ impl Config {
             policy,
             encryption,
             max_upload_bytes,
+            upstream_timeout,
             delete_enabled,
             quorums,
             acl,

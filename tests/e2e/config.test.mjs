@@ -3,6 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { startStack } from '../../scripts/lib/stack.mjs';
 
 test('a wrong AWS secret: S3 refuses the signature, the caller gets upstream_auth and no bytes', async () => {
@@ -58,5 +60,69 @@ test('a missing setting: every request is 500 misconfigured, the log names it, n
   } finally {
     await stack.stop();
     tripwire.close();
+  }
+});
+
+test('an invalid ACL entry: 500 misconfigured, and the log names the field and entry', async () => {
+  const stack = await startStack({ vars: { ACL: JSON.stringify({ ip: { allow: ['0.0.0.0/0', '10.1.2.3/8'] } }) } });
+  try {
+    const res = await fetch(`${stack.url}/objects/a`, { headers: { 'cf-connecting-ip': '198.51.100.7' } });
+    assert.equal(res.status, 500);
+    assert.equal((await res.json()).error.code, 'misconfigured');
+    await new Promise((r) => setTimeout(r, 500));
+    assert.match(stack.output(), /misconfigured: ACL: ip\.allow\[1\]: host bits are set/);
+  } finally {
+    await stack.stop();
+  }
+});
+
+test('S3 that never answers: 504 upstream_timeout after UPSTREAM_TIMEOUT_SECONDS', async () => {
+  // Accepts connections and reads the request, but never replies.
+  const sockets = [];
+  const silent = createServer(() => {});
+  silent.on('connection', (s) => sockets.push(s));
+  await new Promise((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  const stack = await startStack({
+    vars: { S3_ENDPOINT: `http://127.0.0.1:${silent.address().port}`, UPSTREAM_TIMEOUT_SECONDS: '2' },
+  });
+  try {
+    const token = await stack.grant({ object: 'slow.csv', sub: 'timeout-test' });
+    const started = Date.now();
+    const res = await fetch(`${stack.url}/objects/slow.csv`, {
+      headers: { authorization: `Bearer ${token}`, 'cf-connecting-ip': '198.51.100.7' },
+    });
+    const waited = Date.now() - started;
+    assert.equal(res.status, 504);
+    assert.equal((await res.json()).error.code, 'upstream_timeout');
+    assert.ok(waited >= 1900 && waited < 15000, `waited ${waited} ms`);
+    const [row] = await stack.sql(`SELECT decision, status FROM audit_log WHERE sub = 'timeout-test'`);
+    assert.deepEqual([row.decision, row.status], ['upstream_timeout', 504]);
+  } finally {
+    await stack.stop();
+    sockets.forEach((s) => s.destroy());
+    silent.close();
+  }
+});
+
+test('deletes, once enabled, remove the object, and their grants are single use', async () => {
+  const stack = await startStack({ vars: { DELETE_ENABLED: 'true' }, objects: { 'old/report.csv': 'x' } });
+  try {
+    const token = await stack.grant({ op: 'delete', object: 'old/report.csv' });
+    const call = () =>
+      fetch(`${stack.url}/objects/old/report.csv`, {
+        method: 'DELETE',
+        headers: { authorization: `Bearer ${token}`, 'cf-connecting-ip': '198.51.100.7' },
+      });
+    const first = await call();
+    assert.equal(first.status, 204);
+    assert.equal(existsSync(join(stack.dataDir, 'demo-reports', 'old/report.csv')), false);
+    const again = await call();
+    assert.equal(again.status, 403);
+    assert.equal((await again.json()).error.code, 'grant_replayed');
+    const long = await fetch(`${stack.url}/objects/${'a'.repeat(4000)}`, { headers: { 'cf-connecting-ip': '198.51.100.7' } });
+    assert.equal(long.status, 414);
+    assert.equal((await long.json()).error.code, 'uri_too_long');
+  } finally {
+    await stack.stop();
   }
 });
