@@ -1,9 +1,12 @@
 // The local demo: starts the stack, shows a grant at work and the audit row it left, then keeps
-// the gatekeeper running for you to try until Ctrl-C.
+// the gatekeeper running for you to try until Ctrl-C, with the example vendor server and page
+// (examples/vendor-node/server.mjs, examples/browser) to try it from a browser.
 
-import { rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startStack, ROOT, LOCAL, CLI } from './stack.mjs';
+import { startStack, freePort, ROOT, LOCAL, CLI } from './stack.mjs';
 
 const bold = (s) => `\x1b[1m${s}\x1b[0m`;
 const KEY = 'reports/2026/q3-summary.csv';
@@ -11,19 +14,67 @@ const REPORT = 'region,quarter,revenue\nEMEA,Q3,1204500\nAMER,Q3,2310750\nAPAC,Q
 
 const dir = join(ROOT, '.local', 'demo');
 rmSync(dir, { recursive: true, force: true });
+const USER = 'demo-user';
+
+/** Starts a Node script that prints `listening on URL` first; resolves to it with that URL. */
+async function startScript(label, script, args, env = {}) {
+  const child = spawn(process.execPath, [join(ROOT, script), ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.exited = new Promise((resolve) => child.once('exit', resolve));
+  const read = (chunk) => {
+    output += chunk;
+  };
+  child.stdout.on('data', read);
+  child.stderr.on('data', read);
+  child.url = await new Promise((resolve, reject) => {
+    child.stdout.on('data', () => {
+      const match = /^listening on (http:\/\/\S+)$/m.exec(output);
+      if (match) resolve(match[1]);
+    });
+    child.exited.then((code) => reject(new Error(`${label} exited (${code}):\n${output}`)));
+  });
+  child.stdout.off('data', read);
+  child.stderr.off('data', read);
+  // Later output (a fault, say) is shown as it comes.
+  const show = (chunk) => process.stdout.write(chunk.toString().replace(/^(?=.)/gm, `    [${label}] `));
+  child.stdout.on('data', show);
+  child.stderr.on('data', show);
+  return child;
+}
+
+async function stopScript(child) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill('SIGTERM');
+  await child.exited;
+}
+
+// The page's origin must be in ALLOWED_ORIGINS when the gatekeeper starts, so its port is
+// chosen now and the page server started on it later.
+const pagePort = await freePort();
+const pageOrigin = `http://127.0.0.1:${pagePort}`;
+
 console.log(bold('==> Starting s3s-fs (local S3) and the gatekeeper in workerd (wrangler dev)'));
-const stack = await startStack({ dir, objects: { [KEY]: REPORT } });
+const stack = await startStack({
+  dir,
+  objects: { [KEY]: REPORT },
+  vars: { ALLOWED_ORIGINS: JSON.stringify([pageOrigin]) },
+});
+const scripts = [];
 
 let stopping = false;
-const stop = async () => {
+const stop = async (status = 0) => {
   if (stopping) return;
   stopping = true;
-  console.log('\nStopping the gatekeeper and s3s-fs...');
+  console.log('\nStopping the page, the vendor server, the gatekeeper and s3s-fs...');
+  await Promise.all(scripts.map(stopScript));
   await stack.stop();
-  process.exit(0);
+  process.exit(status);
 };
-process.on('SIGINT', stop);
-process.on('SIGTERM', stop);
+process.on('SIGINT', () => stop());
+process.on('SIGTERM', () => stop());
 
 console.log(`    gatekeeper: ${stack.url}`);
 console.log(`    local S3:   ${stack.s3Url} (bucket ${LOCAL.bucket}, data in ${stack.dataDir})`);
@@ -50,8 +101,39 @@ const rows = await stack.sql(
 );
 console.table(rows);
 
+console.log(bold('\n==> Starting the example vendor server and page (examples/vendor-node/server.mjs, examples/browser)'));
+// The demo user's session with the vendor's application: what signing in would give.
+const session = randomBytes(16).toString('hex');
+let pageUrl;
+try {
+  const vendor = await startScript('vendor server', 'examples/vendor-node/server.mjs', [], {
+    VENDOR_SECRET_KEY: readFileSync(stack.keyFile, 'utf8'),
+    VENDOR_KEY_ID: stack.vendorKey.id,
+    GATEKEEPER_ID: LOCAL.audience,
+    GATEKEEPER_URL: stack.url,
+    PAGE_ORIGIN: pageOrigin,
+    PORT: '0',
+    DEMO_SESSION: session,
+    DEMO_USER: USER,
+  });
+  scripts.push(vendor);
+  const pageConfig = join(dir, 'page-config.json');
+  writeFileSync(pageConfig, JSON.stringify({ vendor: vendor.url, session, report: KEY }, null, 2) + '\n');
+  const page = await startScript('page', 'examples/browser/serve.mjs', ['--port', String(pagePort), '--config', pageConfig]);
+  scripts.push(page);
+  pageUrl = `${page.url}/`;
+  console.log(`    vendor server: ${vendor.url} (user "${USER}", session ${session})`);
+  console.log(`    page:          ${pageUrl} (settings in ${pageConfig})`);
+} catch (err) {
+  console.error(err);
+  await stop(1);
+}
+
 console.log(bold('\n==> The gatekeeper keeps running. Try it:'));
 console.log(`    ${CLI} grant --key ${stack.keyFile} --aud ${LOCAL.audience} \\
         --op get --object ${KEY} --sub you --curl ${stack.url} | sh`);
+console.log(bold(`\n==> Open ${pageUrl} in a browser`));
+console.log('    The page gets grants from the vendor server and reads the report and uploads files');
+console.log('    through the gatekeeper itself; the audit log records every request.');
 console.log('\nPress Ctrl-C to stop.');
 await new Promise(() => {});
