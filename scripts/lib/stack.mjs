@@ -198,6 +198,24 @@ export async function startStack({ vars = {}, signers = [], objects = {}, log, d
       vendorKey,
       keys,
       output: () => worker.output(),
+      /**
+       * Resident memory, in bytes, of the two workerd processes `wrangler dev` runs: the runtime
+       * that executes the gatekeeper, and wrangler's local dev proxy in front of it (which owns
+       * the public port, and does not exist in production).
+       */
+      async memory() {
+        // wrangler leads its own process group (it was started detached); both workerds are in it.
+        const { stdout: ps } = await run('ps', ['-o', 'pid=,rss=,comm=', '-g', String(worker.pid)]);
+        const { stdout: ss } = await run('ss', ['-ltnpH', `sport = :${port}`]);
+        const proxyPid = Number(/pid=(\d+)/.exec(ss)?.[1]);
+        const result = { gatekeeper: 0, devProxy: 0 };
+        for (const line of ps.trim().split('\n')) {
+          const [pid, rss, comm] = line.trim().split(/\s+/);
+          if (comm !== 'workerd') continue;
+          result[Number(pid) === proxyPid ? 'devProxy' : 'gatekeeper'] += Number(rss) * 1024;
+        }
+        return result;
+      },
       /** Mints a grant with the CLI, signed by `signer` (default: the vendor key). */
       async grant({ op = 'get', object, prefix, sub = 'user-1', ttl = 300, jti, aud = LOCAL.audience, signer = 'vendor', extra = [] } = {}) {
         const args = ['grant', '--key', keys[signer].file, '--aud', aud, '--op', op, '--sub', sub, '--ttl', String(ttl)];
