@@ -106,6 +106,38 @@ function dotenv(vars) {
     .join('\n');
 }
 
+/** Makes a signing key with the CLI: the secret in `file`, and its public key and id. */
+export async function keygen(file) {
+  rmSync(file, { force: true });
+  const { stdout } = await run(CLI, ['keygen', '--out', file, '--json']);
+  return { ...JSON.parse(stdout), file };
+}
+
+/**
+ * Starts s3s-fs on loopback with the local credentials, serving `dir` (each bucket a folder,
+ * each object a plain file), seeded with `objects` in the demo bucket.
+ */
+export async function startS3({ dir, objects = {}, log }) {
+  for (const [key, body] of Object.entries(objects)) {
+    const path = join(dir, LOCAL.bucket, key);
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, body);
+  }
+  mkdirSync(join(dir, LOCAL.bucket), { recursive: true });
+  const port = await freePort();
+  const process = start('s3s-fs', env.S3S_FS_BIN, [
+    '--host', '127.0.0.1', '--port', String(port),
+    '--access-key', LOCAL.accessKey, '--secret-key', LOCAL.secretKey, dir,
+  ], {}, log);
+  try {
+    await waitFor(process, answers(`http://127.0.0.1:${port}/`), 15000);
+  } catch (err) {
+    await stopProcess(process);
+    throw err;
+  }
+  return { url: `http://127.0.0.1:${port}`, dataDir: dir, process, stop: () => stopProcess(process) };
+}
+
 /**
  * Starts s3s-fs and the gatekeeper.
  *
@@ -129,35 +161,17 @@ export async function startStack({ vars = {}, signers = [], objects = {}, log, d
   try {
     // Signing keys for this run only; `vendor` is trusted by default.
     const keys = {};
-    for (const name of ['vendor', ...signers]) {
-      const file = join(state, `${name}.key`);
-      rmSync(file, { force: true });
-      const { stdout } = await run(CLI, ['keygen', '--out', file, '--json']);
-      keys[name] = { ...JSON.parse(stdout), file };
-    }
+    for (const name of ['vendor', ...signers]) keys[name] = await keygen(join(state, `${name}.key`));
     const keyFile = keys.vendor.file;
     const vendorKey = { id: keys.vendor.id, public: keys.vendor.public };
     const overrides = typeof vars === 'function' ? vars(keys) : vars;
 
-    // The bucket is a folder; objects are plain files.
-    const data = join(state, 's3');
-    for (const [key, body] of Object.entries(objects)) {
-      const path = join(data, LOCAL.bucket, key);
-      mkdirSync(dirname(path), { recursive: true });
-      writeFileSync(path, body);
-    }
-    mkdirSync(join(data, LOCAL.bucket), { recursive: true });
-
-    const s3Port = await freePort();
-    const s3 = start('s3s-fs', env.S3S_FS_BIN, [
-      '--host', '127.0.0.1', '--port', String(s3Port),
-      '--access-key', LOCAL.accessKey, '--secret-key', LOCAL.secretKey, data,
-    ], {}, log);
-    children.push(s3);
-    await waitFor(s3, answers(`http://127.0.0.1:${s3Port}/`), 15000);
+    const s3 = await startS3({ dir: join(state, 's3'), objects, log });
+    children.push(s3.process);
+    const data = s3.dataDir;
 
     const settings = {
-      S3_ENDPOINT: `http://127.0.0.1:${s3Port}`,
+      S3_ENDPOINT: s3.url,
       AWS_ACCESS_KEY_ID: LOCAL.accessKey,
       AWS_SECRET_ACCESS_KEY: LOCAL.secretKey,
       VENDOR_KEYS: JSON.stringify([vendorKey]),
