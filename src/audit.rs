@@ -78,10 +78,40 @@ pub struct AuditRecord {
     pub jti: Option<String>,
 }
 
+/// The INSERT statement's text, shared by [`INSERT_SQL`] and [`INSERT_RETURNING_SQL`].
+macro_rules! insert_sql {
+    () => {
+        "INSERT INTO audit_log (time_ms, request_id, operation, bucket, object_key, decision, status, s3_status, bytes_in, bytes_out, duration_ms, ip, country, asn, colo, user_agent, origin, key_id, sub, jti) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)"
+    };
+}
+
 /// The INSERT for one record; the parameters follow [`AuditRecord::params`].
-pub const INSERT_SQL: &str = "INSERT INTO audit_log (time_ms, request_id, operation, bucket, object_key, decision, status, s3_status, bytes_in, bytes_out, duration_ms, ip, country, asn, colo, user_agent, origin, key_id, sub, jti) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)";
+pub const INSERT_SQL: &str = insert_sql!();
+
+/// [`INSERT_SQL`] returning the new row's id, for a write whose row is completed afterwards.
+pub const INSERT_RETURNING_SQL: &str = concat!(insert_sql!(), " RETURNING id");
+
+/// The status a write's row holds between being recorded and S3's answer.
+pub const PENDING_STATUS: u16 = 0;
+
+/// Completes a write's row with the outcome; the parameters follow
+/// [`AuditRecord::completion_params`]. Only a pending row can be completed, so an outcome is
+/// written once and a finished row is never changed.
+pub const COMPLETE_SQL: &str = "UPDATE audit_log SET decision = ?1, status = ?2, s3_status = ?3, duration_ms = ?4 WHERE id = ?5 AND status = 0";
 
 impl AuditRecord {
+    /// The parameters of [`COMPLETE_SQL`] for the row `id`.
+    pub fn completion_params(&self, id: i64) -> Vec<SqlValue> {
+        let int = |v: Option<u64>| SqlValue::from(v.map(|n| i64::try_from(n).unwrap_or(i64::MAX)));
+        vec![
+            SqlValue::Text(self.decision.to_owned()),
+            SqlValue::Integer(self.status.into()),
+            SqlValue::from(self.s3_status.map(i64::from)),
+            int(self.duration_ms),
+            SqlValue::Integer(id),
+        ]
+    }
+
     /// Fills in what the request asked for and, once verified, what the grants said: the
     /// signing key ids (space-separated, when several signed), and the first grant's user and id.
     pub fn describe(&mut self, intent: Option<&Intent>, grants: &[Grant]) {

@@ -9,7 +9,8 @@ use crate::s3::SAFE_HEADERS;
 /// them, no browser may sniff them into something executable, and no page may embed them as a
 /// document that runs script.
 pub const SECURITY_HEADERS: [(header::HeaderName, &str); 4] = [
-    (header::CACHE_CONTROL, "no-store"),
+    // `no-transform`: intermediaries, Cloudflare's edge included, must not re-encode the bytes.
+    (header::CACHE_CONTROL, "no-store, no-transform"),
     (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
     (
         header::CONTENT_SECURITY_POLICY,
@@ -67,7 +68,7 @@ mod tests {
         );
         let h = passthrough_headers(&upstream);
         assert_eq!(h[header::ETAG], "\"e\"");
-        assert_eq!(h[header::CACHE_CONTROL], "no-store");
+        assert_eq!(h[header::CACHE_CONTROL], "no-store, no-transform");
         assert!(
             h.keys()
                 .all(|k| !k.as_str().starts_with("x-amz") && k != header::SERVER)

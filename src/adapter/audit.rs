@@ -1,45 +1,146 @@
-//! Writing audit records to D1.
+//! The audit trail of one request, written to D1.
+//!
+//! A read's row is inserted once S3 has answered and before any byte is released. A write's row
+//! is inserted as pending before a byte goes to S3 (in the same transaction that spends its
+//! grant's id), then completed with the outcome. A refusal's row is inserted at the end. Every
+//! value is a bound parameter.
 
-use worker::Env;
 use worker::wasm_bindgen::JsValue;
+use worker::{D1Database, Date, Env};
 
 use crate::Error;
-use crate::audit::{AuditRecord, INSERT_SQL, SqlValue};
+use crate::audit::{
+    AuditRecord, COMPLETE_SQL, INSERT_RETURNING_SQL, INSERT_SQL, PENDING_STATUS, SqlValue,
+};
 use crate::grant::GrantError;
 use crate::replay::{self, Statement};
 
 /// The D1 binding name in wrangler.toml.
 const BINDING: &str = "AUDIT_DB";
 
-/// Inserts one record, with every value bound as a parameter.
-pub(super) async fn write(env: &Env, record: &AuditRecord) -> worker::Result<()> {
-    let params: Vec<JsValue> = record.params().into_iter().map(js).collect();
-    env.d1(BINDING)?
-        .prepare(INSERT_SQL)
-        .bind(&params)?
-        .run()
-        .await?;
-    Ok(())
+/// The row id a D1 `RETURNING id` gives back.
+#[derive(serde::Deserialize)]
+struct Inserted {
+    id: i64,
 }
 
-/// Spends write grants' ids, after purging ids whose grants have expired, in one transaction.
-pub(super) async fn spend(env: &Env, spend: Statement, now_ms: i64) -> Result<(), Error> {
-    let db = env.d1(BINDING).map_err(|_| Error::audit_unavailable())?;
-    let statements = [replay::purge(now_ms), spend]
-        .into_iter()
-        .map(|s| {
-            let params: Vec<JsValue> = s.params.into_iter().map(js).collect();
-            db.prepare(s.sql).bind(&params)
-        })
-        .collect::<worker::Result<Vec<_>>>()
-        .map_err(|_| Error::audit_unavailable())?;
-    match db.batch(statements).await {
-        Ok(_) => Ok(()),
-        Err(e) if replay::is_replay(&e.to_string()) => Err(GrantError::replayed().into()),
-        Err(e) => {
-            worker::console_error!("spending a grant id failed: {e}");
-            Err(Error::audit_unavailable())
+/// One request's audit record and where it stands in D1.
+pub(super) struct Trail<'a> {
+    env: &'a Env,
+    /// The record, filled in as the request proceeds.
+    pub(super) record: AuditRecord,
+    /// The id of a write's pending row.
+    pending: Option<i64>,
+}
+
+impl<'a> Trail<'a> {
+    pub(super) fn new(env: &'a Env, record: AuditRecord) -> Self {
+        Self {
+            env,
+            record,
+            pending: None,
         }
+    }
+
+    fn db(&self) -> Result<D1Database, Error> {
+        self.env.d1(BINDING).map_err(|_| Error::audit_unavailable())
+    }
+
+    /// Records an allowed read before its bytes are released; failing that, the read fails.
+    pub(super) async fn record_read(&mut self, status: u16) -> Result<(), Error> {
+        self.record.decision = "allowed";
+        self.record.status = status;
+        self.record.duration_ms = Some(self.elapsed_ms());
+        let params: Vec<JsValue> = self.record.params().into_iter().map(js).collect();
+        let statement = self
+            .db()?
+            .prepare(INSERT_SQL)
+            .bind(&params)
+            .map_err(|_| Error::audit_unavailable())?;
+        statement.run().await.map(drop).map_err(|db| {
+            worker::console_error!("audit write failed; refusing to serve: {db}");
+            Error::audit_unavailable()
+        })
+    }
+
+    /// Records a write before it starts: purges grant ids that can no longer be used, spends this
+    /// request's, and inserts its row as pending, in one transaction.
+    ///
+    /// A spent id fails the whole transaction (`grant_replayed`); any other failure is
+    /// `audit_unavailable`. Either way nothing has been sent to S3.
+    pub(super) async fn begin_write(&mut self, spend: Option<Statement>) -> Result<(), Error> {
+        self.record.decision = "allowed";
+        self.record.status = PENDING_STATUS;
+        let db = self.db()?;
+        let row = Statement {
+            sql: INSERT_RETURNING_SQL.to_owned(),
+            params: self.record.params(),
+        };
+        let statements = [Some(replay::purge(self.record.time_ms)), spend, Some(row)]
+            .into_iter()
+            .flatten()
+            .map(|s| {
+                let params: Vec<JsValue> = s.params.into_iter().map(js).collect();
+                db.prepare(s.sql).bind(&params)
+            })
+            .collect::<worker::Result<Vec<_>>>()
+            .map_err(|_| Error::audit_unavailable())?;
+        let results = match db.batch(statements).await {
+            Ok(results) => results,
+            Err(e) if replay::is_replay(&e.to_string()) => {
+                return Err(GrantError::replayed().into());
+            }
+            Err(e) => {
+                worker::console_error!("recording a write failed; refusing it: {e}");
+                return Err(Error::audit_unavailable());
+            }
+        };
+        let id = results
+            .last()
+            .and_then(|r| r.results::<Inserted>().ok())
+            .and_then(|rows| rows.first().map(|row| row.id));
+        self.pending = Some(id.ok_or_else(|| {
+            worker::console_error!("recording a write returned no row id");
+            Error::audit_unavailable()
+        })?);
+        Ok(())
+    }
+
+    /// Writes the outcome: completes a write's pending row, or inserts the row of a refusal.
+    /// An allowed read was recorded already. A refusal is returned even if the log cannot take
+    /// it, since nothing was served; the failure is logged for the operator.
+    pub(super) async fn finish(&mut self, outcome: Result<u16, &Error>) {
+        match outcome {
+            Ok(status) => self.record.status = status,
+            Err(err) => {
+                self.record.decision = err.code();
+                self.record.status = err.status().as_u16();
+                self.record.s3_status = err.upstream_status().map(|s| s.as_u16());
+            }
+        }
+        self.record.duration_ms = Some(self.elapsed_ms());
+        let (sql, params) = match (self.pending, outcome) {
+            (Some(id), _) => (COMPLETE_SQL, self.record.completion_params(id)),
+            (None, Err(_)) => (INSERT_SQL, self.record.params()),
+            (None, Ok(_)) => return,
+        };
+        let params: Vec<JsValue> = params.into_iter().map(js).collect();
+        let written = match self.db() {
+            Ok(db) => match db.prepare(sql).bind(&params) {
+                Ok(statement) => statement.run().await.map(drop).map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            },
+            Err(e) => Err(e.to_string()),
+        };
+        if let Err(db) = written {
+            worker::console_error!("audit write failed after the outcome was decided: {db}");
+        }
+    }
+
+    fn elapsed_ms(&self) -> u64 {
+        Date::now()
+            .as_millis()
+            .saturating_sub(self.record.time_ms.unsigned_abs())
     }
 }
 

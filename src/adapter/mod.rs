@@ -14,7 +14,6 @@ use http::HeaderMap;
 use worker::{Context, Date, Env, Request, Response, ResponseBody, event};
 
 use crate::acl::Caller;
-use crate::audit::AuditRecord;
 use crate::{Error, replay, response};
 
 #[event(fetch)]
@@ -43,22 +42,17 @@ async fn fetch(request: Request, env: Env, _ctx: Context) -> worker::Result<Resp
             .with_headers(convert::headers(preflight.headers())));
     }
 
-    let reply = serve(
-        &gatekeeper,
-        &incoming,
-        &request,
-        &caller,
-        now,
-        &env,
-        &mut record,
-    )
-    .await;
+    let mut trail = audit::Trail::new(&env, record);
+    let reply = serve(&gatekeeper, &incoming, &request, &caller, now, &mut trail).await;
+    let mut headers = HeaderMap::new();
+    cors(&mut headers);
     match reply {
-        Ok((status, mut headers, body)) => {
-            cors(&mut headers);
-            // `Manual`: the runtime must pass S3's bytes as they are. Compressing them on the fly
-            // would weaken the ETag (breaking conditional requests), drop Content-Length, and
-            // spend CPU on objects that are usually compressed already.
+        Ok((status, body_headers, body)) => {
+            trail.finish(Ok(status)).await;
+            headers.extend(body_headers);
+            // `Manual`: S3's bytes pass as they are (with `Cache-Control: no-transform` for the
+            // edge). Compressing on the fly would weaken the ETag, which breaks conditional
+            // requests, drop Content-Length, and spend CPU on objects often compressed already.
             Ok(worker::ResponseBuilder::new()
                 .with_status(status)
                 .with_headers(convert::headers(&headers))
@@ -66,16 +60,7 @@ async fn fetch(request: Request, env: Env, _ctx: Context) -> worker::Result<Resp
                 .body(body))
         }
         Err(err) => {
-            record.decision = err.code();
-            record.status = err.status().as_u16();
-            record.s3_status = err.upstream_status().map(|s| s.as_u16());
-            record.duration_ms = Some(Date::now().as_millis().saturating_sub(arrived_ms));
-            // A refusal is safe to return even when the log cannot take it: nothing was served.
-            if let Err(db) = audit::write(&env, &record).await {
-                worker::console_error!("audit write failed for a refused request: {db}");
-            }
-            let mut headers = HeaderMap::new();
-            cors(&mut headers);
+            trail.finish(Err(&err)).await;
             convert::error_response(&err, &headers)
         }
     }
@@ -89,17 +74,24 @@ async fn serve(
     request: &Request,
     caller: &Caller,
     now: SystemTime,
-    env: &Env,
-    record: &mut AuditRecord,
+    trail: &mut audit::Trail<'_>,
 ) -> Result<(u16, HeaderMap, ResponseBody), Error> {
     let decision = gatekeeper.decide(incoming, caller, now);
-    record.describe(decision.intent.as_ref(), &decision.grants);
-    record.bytes_in = decision.upload.as_ref().map(|u| u.length);
+    trail
+        .record
+        .describe(decision.intent.as_ref(), &decision.grants);
+    trail.record.bytes_in = decision.upload.as_ref().map(|u| u.length);
     let upstream = decision.outcome?;
 
-    // A write grant is spent before the write, so two racing uses cannot both succeed.
-    if let Some(spend) = replay::spend(&decision.grants, gatekeeper.clock_skew()) {
-        audit::spend(env, spend, record.time_ms).await?;
+    // A write is recorded, and its grant spent, before a byte goes to S3: if the log cannot take
+    // it, nothing is stored, and two racing uses of one grant cannot both succeed.
+    let is_write = decision
+        .intent
+        .as_ref()
+        .is_some_and(|i| i.operation.is_write());
+    if is_write {
+        let spend = replay::spend(&decision.grants, gatekeeper.clock_skew());
+        trail.begin_write(spend).await?;
     }
     let body = match &decision.upload {
         Some(upload) => Some(convert::fixed_length_body(request, upload.length)?),
@@ -116,10 +108,8 @@ async fn serve(
     }
 
     let upstream_headers = convert::header_map(s3_response.headers());
-    record.decision = "allowed";
-    record.status = status;
-    record.s3_status = Some(status);
-    record.bytes_out = upstream_headers
+    trail.record.s3_status = Some(status);
+    trail.record.bytes_out = upstream_headers
         .get(http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok()?.parse().ok());
 
@@ -127,21 +117,15 @@ async fn serve(
     let listing = match decision.intent.as_ref().and_then(|i| i.page.as_ref()) {
         Some(page) => {
             let json = list_json(&mut s3_response, gatekeeper.key_root(), &page.prefix).await?;
-            record.bytes_out = Some(json.len() as u64);
+            trail.record.bytes_out = Some(json.len() as u64);
             Some(json)
         }
         None => None,
     };
-    record.duration_ms = Some(
-        Date::now()
-            .as_millis()
-            .saturating_sub(record.time_ms.unsigned_abs()),
-    );
-    // No transaction without its record: the row is committed before a byte is released.
-    audit::write(env, record).await.map_err(|db| {
-        worker::console_error!("audit write failed; refusing to serve: {db}");
-        Error::audit_unavailable()
-    })?;
+    // No transaction without its record: a read's row is committed before a byte is released.
+    if !is_write {
+        trail.record_read(status).await?;
+    }
 
     if let Some(json) = listing {
         let mut headers = response::passthrough_headers(&HeaderMap::new());

@@ -1,0 +1,120 @@
+// End to end: the audit log. Every request is one row with the right fields, and when D1 cannot
+// take a row the gatekeeper serves nothing and stores nothing.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { startStack, LOCAL } from '../../scripts/lib/stack.mjs';
+
+const call = (stack, path, { token, method = 'GET', body, ip = '198.51.100.7', ua } = {}) =>
+  fetch(`${stack.url}${path}`, {
+    method,
+    body,
+    headers: {
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      'cf-connecting-ip': ip,
+      ...(ua ? { 'user-agent': ua } : {}),
+    },
+  });
+
+test('N mixed requests (allowed, denied, failed upstream) leave exactly N rows with the right fields', async () => {
+  const stack = await startStack({
+    vars: { ACL: JSON.stringify({ ip: { deny: ['203.0.113.0/24'] } }) },
+    objects: { 'r/a.csv': 'abc', 'r/b.csv': 'defgh' },
+  });
+  try {
+    const get = (object, sub = 'alice') => stack.grant({ object, sub });
+    const plan = [
+      { path: '/objects/r/a.csv', token: await get('r/a.csv'), want: ['allowed', 200, 200, 'get', 'r/a.csv', 'alice'] },
+      { path: '/objects/r/b.csv', token: await get('r/b.csv', 'bob'), want: ['allowed', 200, 200, 'get', 'r/b.csv', 'bob'] },
+      { path: '/objects/r/missing.csv', token: await get('r/missing.csv'), want: ['not_found', 404, 404, 'get', 'r/missing.csv', 'alice'] },
+      { path: '/objects/r/a.csv', token: await get('r/a.csv'), ip: '203.0.113.9', want: ['ip_denied', 403, null, null, null, null] },
+      { path: '/objects/r/a.csv', want: ['grant_missing', 401, null, 'get', 'r/a.csv', null] },
+      { path: '/objects/r/a.csv', token: await get('r/b.csv'), want: ['grant_scope_mismatch', 403, null, 'get', 'r/a.csv', null] },
+      {
+        path: '/objects/up/new.txt',
+        method: 'PUT',
+        body: 'hello',
+        token: await stack.grant({ op: 'put', object: 'up/new.txt', sub: 'carol' }),
+        want: ['allowed', 200, 200, 'put', 'up/new.txt', 'carol'],
+      },
+      { path: '/nowhere', want: ['no_route', 404, null, null, null, null] },
+    ];
+    for (const [i, step] of plan.entries()) {
+      const res = await call(stack, step.path, { ...step, ua: `mixed-${i}` });
+      await res.arrayBuffer();
+      assert.equal(res.status, step.want[1], `step ${i}`);
+    }
+    const rows = await stack.sql(`SELECT * FROM audit_log WHERE user_agent LIKE 'mixed-%' ORDER BY id`);
+    assert.equal(rows.length, plan.length, 'one row per request');
+    for (const [i, row] of rows.entries()) {
+      const want = plan[i].want;
+      assert.equal(row.user_agent, `mixed-${i}`);
+      assert.deepEqual(
+        [row.decision, row.status, row.s3_status, row.operation, row.object_key, row.sub],
+        want,
+        `row ${i}`,
+      );
+      assert.equal(row.bucket, LOCAL.bucket);
+      assert.equal(row.ip, plan[i].ip ?? '198.51.100.7');
+      assert.equal(row.country, 'US');
+      assert.ok(row.colo, 'colo');
+      assert.ok(Number.isInteger(row.duration_ms) && row.duration_ms >= 0, `row ${i} duration`);
+      assert.ok(row.request_id.length > 0);
+    }
+    assert.equal(rows[0].bytes_out, 3);
+    assert.equal(rows[6].bytes_in, 5);
+    assert.ok(rows[6].jti, 'a write records its grant id');
+    assert.equal(new Set(rows.map((r) => r.request_id)).size, rows.length, 'request ids are unique');
+  } finally {
+    await stack.stop();
+  }
+});
+
+test('when D1 refuses writes, nothing is served and nothing is stored', async () => {
+  const stack = await startStack({ objects: { 'r/a.csv': 'secret report' } });
+  try {
+    const read = await stack.grant({ object: 'r/a.csv' });
+    const write = await stack.grant({ op: 'put', object: 'up/blocked.txt' });
+    // Make the audit log refuse every new row, as a full or failing database would.
+    await stack.sql(
+      `CREATE TRIGGER audit_log_refuse BEFORE INSERT ON audit_log BEGIN SELECT RAISE(ABORT, 'audit log unavailable'); END`,
+    );
+
+    const res = await call(stack, '/objects/r/a.csv', { token: read });
+    const text = await res.text();
+    assert.equal(res.status, 503);
+    assert.equal(JSON.parse(text).error.code, 'audit_unavailable');
+    assert.doesNotMatch(text, /secret report/);
+
+    const put = await call(stack, '/objects/up/blocked.txt', { token: write, method: 'PUT', body: 'x' });
+    assert.equal(put.status, 503);
+    assert.equal((await put.json()).error.code, 'audit_unavailable');
+    assert.equal(existsSync(join(stack.dataDir, LOCAL.bucket, 'up/blocked.txt')), false, 'nothing stored');
+
+    // The grant was not spent either: once the log works again, the same grant goes through.
+    await stack.sql(`DROP TRIGGER audit_log_refuse`);
+    const retry = await call(stack, '/objects/up/blocked.txt', { token: write, method: 'PUT', body: 'x' });
+    assert.equal(retry.status, 200);
+  } finally {
+    await stack.stop();
+  }
+});
+
+test('hostile values are bound, cut to length, and cannot break the log', async () => {
+  const stack = await startStack({ objects: { "r/it's.csv": 'x' } });
+  try {
+    const ua = `'); DROP TABLE audit_log; -- ${'é'.repeat(400)}`;
+    const token = await stack.grant({ object: "r/it's.csv", sub: "o'brien\"; DELETE FROM audit_log; --" });
+    const res = await call(stack, `/objects/r/it's.csv`, { token, ua });
+    assert.equal(res.status, 200);
+    const [row] = await stack.sql(`SELECT object_key, sub, user_agent FROM audit_log WHERE decision = 'allowed'`);
+    assert.equal(row.object_key, "r/it's.csv");
+    assert.equal(row.sub, "o'brien\"; DELETE FROM audit_log; --");
+    assert.ok(Buffer.byteLength(row.user_agent) <= 256, 'user agent cut to 256 bytes');
+    assert.ok(row.user_agent.startsWith("'); DROP TABLE audit_log;"));
+  } finally {
+    await stack.stop();
+  }
+});
