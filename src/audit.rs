@@ -30,6 +30,15 @@ impl From<Option<i64>> for SqlValue {
     }
 }
 
+/// A statement and its bound parameters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Statement {
+    /// SQL with `?N` placeholders.
+    pub sql: String,
+    /// The parameters, in order.
+    pub params: Vec<SqlValue>,
+}
+
 /// Longest stored user agent, origin, user id and grant id, in bytes.
 pub const MAX_TEXT: usize = 256;
 

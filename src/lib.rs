@@ -15,6 +15,7 @@ pub mod audit;
 pub mod config;
 pub mod cors;
 mod error;
+pub mod flood;
 mod gatekeeper;
 pub mod grant;
 mod operation;

@@ -4,17 +4,8 @@
 //! grant fails the insert, atomically, in whichever Worker isolate sees it second. Entries are
 //! deleted once their grant can no longer be used (its expiry plus the clock-skew allowance).
 
-use crate::audit::SqlValue;
+use crate::audit::{SqlValue, Statement};
 use crate::grant::Grant;
-
-/// A statement and its bound parameters.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Statement {
-    /// SQL with `?N` placeholders.
-    pub sql: String,
-    /// The parameters, in order.
-    pub params: Vec<SqlValue>,
-}
 
 /// The insert that spends every write grant's `jti`, or `None` when there is nothing to spend.
 /// Each row keeps the last moment its grant could still be accepted, for [`purge`].

@@ -2,8 +2,10 @@
 //!
 //! A read's row is inserted once S3 has answered and before any byte is released. A write's row
 //! is inserted as pending before a byte goes to S3 (in the same transaction that spends its
-//! grant's id), then completed with the outcome. A refusal's row is inserted at the end. Every
-//! value is a bound parameter.
+//! grant's id), then completed with the outcome. A refusal's row is inserted at the end, within
+//! the flood bound of [`crate::flood`]. Every value is a bound parameter.
+
+use std::cell::RefCell;
 
 use worker::wasm_bindgen::JsValue;
 use worker::{D1Database, Date, Env};
@@ -11,12 +13,19 @@ use worker::{D1Database, Date, Env};
 use crate::Error;
 use crate::audit::{
     AuditRecord, COMPLETE_SQL, INSERT_RETURNING_SQL, INSERT_SQL, PENDING_STATUS, SqlValue,
+    Statement,
 };
+use crate::flood::{Admission, DenialBudget};
 use crate::grant::GrantError;
-use crate::replay::{self, Statement};
+use crate::replay;
 
 /// The D1 binding name in wrangler.toml.
 const BINDING: &str = "AUDIT_DB";
+
+thread_local! {
+    /// Refusals counted in this isolate this minute, which bound how much a flood can write.
+    static DENIALS: RefCell<DenialBudget> = RefCell::new(DenialBudget::default());
+}
 
 /// The row id a D1 `RETURNING id` gives back.
 #[derive(serde::Deserialize)]
@@ -119,14 +128,27 @@ impl<'a> Trail<'a> {
             }
         }
         self.record.duration_ms = Some(self.elapsed_ms());
-        let (sql, params) = match (self.pending, outcome) {
-            (Some(id), _) => (COMPLETE_SQL, self.record.completion_params(id)),
-            (None, Err(_)) => (INSERT_SQL, self.record.params()),
+        let statement = match (self.pending, outcome) {
+            (Some(id), _) => Statement {
+                sql: COMPLETE_SQL.to_owned(),
+                params: self.record.completion_params(id),
+            },
+            (None, Err(_)) => {
+                let ip = self.record.ip.as_deref().and_then(|ip| ip.parse().ok());
+                match DENIALS.with(|d| d.borrow_mut().admit(ip, self.record.time_ms)) {
+                    Admission::Record => Statement {
+                        sql: INSERT_SQL.to_owned(),
+                        params: self.record.params(),
+                    },
+                    Admission::Summarise(summary) => summary,
+                    Admission::Count => return,
+                }
+            }
             (None, Ok(_)) => return,
         };
-        let params: Vec<JsValue> = params.into_iter().map(js).collect();
+        let params: Vec<JsValue> = statement.params.into_iter().map(js).collect();
         let written = match self.db() {
-            Ok(db) => match db.prepare(sql).bind(&params) {
+            Ok(db) => match db.prepare(statement.sql).bind(&params) {
                 Ok(statement) => statement.run().await.map(drop).map_err(|e| e.to_string()),
                 Err(e) => Err(e.to_string()),
             },

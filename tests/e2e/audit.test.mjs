@@ -118,3 +118,29 @@ test('hostile values are bound, cut to length, and cannot break the log', async 
     await stack.stop();
   }
 });
+
+test('a flood of refusals is bounded: 30 rows per caller and minute, then a count', async () => {
+  const stack = await startStack();
+  try {
+    // The flood takes a few seconds and must fall within one minute: near a minute's end, wait.
+    const left = 60_000 - (Date.now() % 60_000);
+    if (left < 20_000) await new Promise((r) => setTimeout(r, left + 200));
+    const flood = 100;
+    for (let i = 0; i < flood; i++) {
+      const res = await call(stack, '/objects/x', { ip: '203.0.113.66', ua: 'flood' });
+      await res.arrayBuffer();
+      assert.equal(res.status, 401);
+    }
+    const rows = await stack.sql(`SELECT count(*) AS n FROM audit_log WHERE ip = '203.0.113.66'`);
+    assert.equal(rows[0].n, 30);
+    const [overflow] = await stack.sql(`SELECT ip, count FROM denied_overflow WHERE ip = '203.0.113.66'`);
+    // 70 past the budget; counts are written at powers of two, so at least half are on record.
+    assert.equal(overflow.count, 64);
+    const other = await call(stack, '/objects/x', { ip: '198.51.100.8', ua: 'not-flood' });
+    assert.equal(other.status, 401);
+    const [mine] = await stack.sql(`SELECT count(*) AS n FROM audit_log WHERE ip = '198.51.100.8'`);
+    assert.equal(mine.n, 1, 'other callers are still recorded');
+  } finally {
+    await stack.stop();
+  }
+});
