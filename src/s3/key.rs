@@ -14,13 +14,17 @@ pub const MAX_KEY_BYTES: usize = 1024;
 /// name. S3 itself treats keys as opaque byte strings.
 ///
 /// A key is non-empty valid UTF-8 of at most 1024 bytes with no control characters (S3 accepts
-/// some, but they cannot travel in an HTTP header or be shown safely in an audit log).
+/// some, but they cannot travel in an HTTP header or be shown safely in an audit log), and with
+/// no `.` or `..` segment between slashes: every URL parser, the Workers runtime's `fetch`
+/// included, resolves those (even percent-encoded), so such a key could never be sent to S3 as
+/// it was signed. It is refused up front instead of failing obscurely at S3.
 ///
 /// ```
 /// use s3_gatekeeper::ObjectKey;
 ///
-/// let key: ObjectKey = "reports/2026/../q3.csv".parse().unwrap();
-/// assert_eq!(key.as_str(), "reports/2026/../q3.csv", "kept exactly as given");
+/// let key: ObjectKey = "reports//2026/q3 (final).csv".parse().unwrap();
+/// assert_eq!(key.as_str(), "reports//2026/q3 (final).csv", "kept exactly as given");
+/// assert!("reports/../q3.csv".parse::<ObjectKey>().is_err());
 /// assert!("".parse::<ObjectKey>().is_err());
 /// assert!("a\nb".parse::<ObjectKey>().is_err());
 /// ```
@@ -36,6 +40,8 @@ pub enum InvalidKey {
     TooLong,
     /// The key contains a control character.
     ControlCharacter,
+    /// The key has a `.` or `..` segment.
+    DotSegment,
 }
 
 impl fmt::Display for InvalidKey {
@@ -44,6 +50,7 @@ impl fmt::Display for InvalidKey {
             Self::Empty => "the key is empty",
             Self::TooLong => "the key is longer than 1024 bytes",
             Self::ControlCharacter => "the key contains a control character",
+            Self::DotSegment => "the key has a . or .. segment, which URLs cannot carry",
         })
     }
 }
@@ -72,6 +79,11 @@ impl FromStr for ObjectKey {
             Err(InvalidKey::TooLong)
         } else if s.chars().any(char::is_control) {
             Err(InvalidKey::ControlCharacter)
+        } else if s
+            .split('/')
+            .any(|segment| segment == "." || segment == "..")
+        {
+            Err(InvalidKey::DotSegment)
         } else {
             Ok(Self(s.to_owned()))
         }
