@@ -103,6 +103,11 @@ pub const INSERT_RETURNING_SQL: &str = concat!(insert_sql!(), " RETURNING id");
 /// The status a write's row holds between being recorded and S3's answer.
 pub const PENDING_STATUS: u16 = 0;
 
+/// Records whether a read's stream reached the caller whole (`?1`: 1 or 0) in row `?2`. It
+/// touches only that column, and only once.
+pub const STREAM_END_SQL: &str =
+    "UPDATE audit_log SET stream_complete = ?1 WHERE id = ?2 AND stream_complete IS NULL";
+
 /// Completes a write's row with the outcome; the parameters follow
 /// [`AuditRecord::completion_params`]. Only a pending row can be completed, so an outcome is
 /// written once and a finished row is never changed.

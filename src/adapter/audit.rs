@@ -12,8 +12,8 @@ use worker::{D1Database, Date, Env};
 
 use crate::Error;
 use crate::audit::{
-    AuditRecord, COMPLETE_SQL, INSERT_RETURNING_SQL, INSERT_SQL, PENDING_STATUS, SqlValue,
-    Statement,
+    AuditRecord, COMPLETE_SQL, INSERT_RETURNING_SQL, INSERT_SQL, PENDING_STATUS, STREAM_END_SQL,
+    SqlValue, Statement,
 };
 use crate::flood::{Admission, DenialBudget};
 use crate::grant::GrantError;
@@ -55,19 +55,24 @@ impl<'a> Trail<'a> {
         self.env.d1(BINDING).map_err(|_| Error::audit_unavailable())
     }
 
-    /// Records an allowed read before its bytes are released; failing that, the read fails.
-    pub(super) async fn record_read(&mut self, status: u16) -> Result<(), Error> {
+    /// Records an allowed read before its bytes are released, returning the row's id; failing
+    /// that, the read fails.
+    pub(super) async fn record_read(&mut self, status: u16) -> Result<i64, Error> {
         self.record.decision = "allowed";
         self.record.status = status;
         self.record.duration_ms = Some(self.elapsed_ms());
         let params: Vec<JsValue> = self.record.params().into_iter().map(js).collect();
         let statement = self
             .db()?
-            .prepare(INSERT_SQL)
+            .prepare(INSERT_RETURNING_SQL)
             .bind(&params)
             .map_err(|_| Error::audit_unavailable())?;
-        statement.run().await.map(drop).map_err(|db| {
+        let inserted = statement.first::<Inserted>(None).await.map_err(|db| {
             worker::console_error!("audit write failed; refusing to serve: {db}");
+            Error::audit_unavailable()
+        })?;
+        inserted.map(|row| row.id).ok_or_else(|| {
+            worker::console_error!("recording a read returned no row id");
             Error::audit_unavailable()
         })
     }
@@ -163,6 +168,24 @@ impl<'a> Trail<'a> {
         Date::now()
             .as_millis()
             .saturating_sub(self.record.time_ms.unsigned_abs())
+    }
+}
+
+/// Records, once a read's stream has ended, whether the caller got all of it.
+pub(super) async fn stream_ended(env: Env, id: i64, complete: bool) {
+    let params = [
+        js(SqlValue::Integer(i64::from(complete))),
+        js(SqlValue::Integer(id)),
+    ];
+    let written = match env.d1(BINDING) {
+        Ok(db) => match db.prepare(STREAM_END_SQL).bind(&params) {
+            Ok(statement) => statement.run().await.map(drop),
+            Err(e) => Err(e),
+        },
+        Err(e) => Err(e),
+    };
+    if let Err(db) = written {
+        worker::console_error!("recording the end of a stream failed: {db}");
     }
 }
 

@@ -5,6 +5,7 @@ use std::net::IpAddr;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use worker::js_sys::{Function, Reflect, global};
 use worker::wasm_bindgen::{JsCast, JsValue};
+use worker::web_sys::ReadableStream;
 use worker::{Headers, Method, Request, RequestInit, Response};
 
 use crate::acl::Caller;
@@ -91,6 +92,21 @@ pub(super) fn fixed_length_body(request: &Request, length: u64) -> Result<JsValu
         None => drop(fixed.writable().close()),
     }
     Ok(fixed.readable().into())
+}
+
+/// Pipes `stream` through a native stream of exactly `length` bytes, returning its readable side
+/// and the pipe's promise, which settles when the stream has ended, whole or cut off.
+pub(super) fn pipe_fixed(
+    stream: &ReadableStream,
+    length: u64,
+) -> Result<(ReadableStream, worker::js_sys::Promise), Error> {
+    use worker::js_sys::BigInt;
+    use worker::worker_sys::FixedLengthStream;
+
+    let fixed =
+        FixedLengthStream::new_big_int(BigInt::from(length)).map_err(|_| Error::internal())?;
+    let piped = stream.pipe_to(&fixed.writable());
+    Ok((fixed.readable(), piped))
 }
 
 /// Sends the signed request to S3, with `body` for an upload, and waits at most `timeout` for

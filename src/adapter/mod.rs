@@ -11,13 +11,15 @@ mod settings;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use http::HeaderMap;
+use worker::js_sys::Promise;
+use worker::wasm_bindgen_futures::JsFuture;
 use worker::{Context, Date, Env, Request, Response, ResponseBody, event};
 
 use crate::acl::Caller;
 use crate::{Error, replay, response};
 
 #[event(fetch)]
-async fn fetch(request: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
+async fn fetch(request: Request, env: Env, ctx: Context) -> worker::Result<Response> {
     let arrived_ms = Date::now().as_millis();
     let now = UNIX_EPOCH + Duration::from_millis(arrived_ms);
     let caller = convert::caller(&request);
@@ -47,8 +49,21 @@ async fn fetch(request: Request, env: Env, _ctx: Context) -> worker::Result<Resp
     let mut headers = HeaderMap::new();
     cors(&mut headers);
     match reply {
-        Ok((status, body_headers, body)) => {
+        Ok(Reply {
+            status,
+            headers: body_headers,
+            body,
+            stream_end,
+        }) => {
             trail.finish(Ok(status)).await;
+            // The row is complete once the stream ends; the runtime keeps the Worker alive for it.
+            if let Some((id, piped)) = stream_end {
+                let env = env.clone();
+                ctx.wait_until(async move {
+                    let complete = JsFuture::from(piped).await.is_ok();
+                    audit::stream_ended(env, id, complete).await;
+                });
+            }
             headers.extend(body_headers);
             // `Manual`: S3's bytes pass as they are (with `Cache-Control: no-transform` for the
             // edge). Compressing on the fly would weaken the ETag, which breaks conditional
@@ -66,8 +81,16 @@ async fn fetch(request: Request, env: Env, _ctx: Context) -> worker::Result<Resp
     }
 }
 
-/// Carries out an allowed request, or says why not. On success, returns the reply's status,
-/// headers and body (S3's, streamed).
+/// What an allowed request answers.
+struct Reply {
+    status: u16,
+    headers: HeaderMap,
+    body: ResponseBody,
+    /// For a streamed read: its audit row, and the promise that settles when the stream ends.
+    stream_end: Option<(i64, Promise)>,
+}
+
+/// Carries out an allowed request, or says why not.
 async fn serve(
     gatekeeper: &crate::Gatekeeper,
     incoming: &http::Request<()>,
@@ -75,7 +98,7 @@ async fn serve(
     caller: &Caller,
     now: SystemTime,
     trail: &mut audit::Trail<'_>,
-) -> Result<(u16, HeaderMap, ResponseBody), Error> {
+) -> Result<Reply, Error> {
     let decision = gatekeeper.decide(incoming, caller, now);
     trail
         .record
@@ -123,9 +146,11 @@ async fn serve(
         None => None,
     };
     // No transaction without its record: a read's row is committed before a byte is released.
-    if !is_write {
-        trail.record_read(status).await?;
-    }
+    let read_row = if is_write {
+        None
+    } else {
+        Some(trail.record_read(status).await?)
+    };
 
     if let Some(json) = listing {
         let mut headers = response::passthrough_headers(&HeaderMap::new());
@@ -133,11 +158,34 @@ async fn serve(
             http::header::CONTENT_TYPE,
             http::HeaderValue::from_static("application/json"),
         );
-        return Ok((status, headers, ResponseBody::Body(json.into_bytes())));
+        return Ok(Reply {
+            status,
+            headers,
+            body: ResponseBody::Body(json.into_bytes()),
+            stream_end: None,
+        });
     }
     let headers = response::passthrough_headers(&upstream_headers);
     let (_, body) = s3_response.into_parts();
-    Ok((status, headers, body))
+    // A body of known length is piped through the runtime's native FixedLengthStream: no byte
+    // passes through the Worker, and the pipe settles when the stream ends, whole or cut off.
+    if let (Some(id), ResponseBody::Stream(stream), Some(length)) =
+        (read_row, &body, trail.record.bytes_out)
+    {
+        let (readable, piped) = convert::pipe_fixed(stream, length)?;
+        return Ok(Reply {
+            status,
+            headers,
+            body: ResponseBody::Stream(readable),
+            stream_end: Some((id, piped)),
+        });
+    }
+    Ok(Reply {
+        status,
+        headers,
+        body,
+        stream_end: None,
+    })
 }
 
 /// Reads S3's list reply and returns the page as JSON.

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { startStack, LOCAL } from '../../scripts/lib/stack.mjs';
+import { startStack, startMiniflare, LOCAL } from '../../scripts/lib/stack.mjs';
 
 const call = (stack, path, { token, method = 'GET', body, ip = '198.51.100.7', ua } = {}) =>
   fetch(`${stack.url}${path}`, {
@@ -142,5 +142,35 @@ test('a flood of refusals is bounded: 30 rows per caller and minute, then a coun
     assert.equal(mine.n, 1, 'other callers are still recorded');
   } finally {
     await stack.stop();
+  }
+});
+
+test('a read records whether its stream reached the caller whole', async () => {
+  // Miniflare serves the Worker directly; wrangler dev's proxy would read whole bodies itself.
+  const gk = await startMiniflare({ objects: { 'big.bin': Buffer.alloc(32 * 1024 * 1024, 7), 'small.csv': 'a,b\n' } });
+  try {
+    const rowFor = async (sub) => {
+      for (let i = 0; i < 100; i++) {
+        const row = await gk.db.prepare('SELECT stream_complete FROM audit_log WHERE sub = ?').bind(sub).first();
+        if (row?.stream_complete !== null && row?.stream_complete !== undefined) return row.stream_complete;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      return null;
+    };
+    const whole = await gk.mf.dispatchFetch('http://gatekeeper.test/objects/small.csv', {
+      headers: { authorization: `Bearer ${await gk.grant({ object: 'small.csv', sub: 'whole' })}`, 'cf-connecting-ip': '198.51.100.7' },
+    });
+    assert.equal(await whole.text(), 'a,b\n');
+    assert.equal(await rowFor('whole'), 1);
+
+    const cut = await gk.mf.dispatchFetch('http://gatekeeper.test/objects/big.bin', {
+      headers: { authorization: `Bearer ${await gk.grant({ object: 'big.bin', sub: 'cut' })}`, 'cf-connecting-ip': '198.51.100.7' },
+    });
+    const reader = cut.body.getReader();
+    await reader.read();
+    await reader.cancel();
+    assert.equal(await rowFor('cut'), 0);
+  } finally {
+    await gk.stop();
   }
 });
