@@ -106,3 +106,29 @@ test('delete is refused unless the customer enables it', async () => {
   assert.equal(res.status, 405);
   assert.equal((await res.json()).error.code, 'operation_disabled');
 });
+
+test('an upload whose body is shorter than its Content-Length is not stored', async () => {
+  const { connect } = await import('node:net');
+  const { existsSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const token = await stack.grant({ op: 'put', object: 'u/short.bin' });
+  const { port } = new URL(stack.url);
+  // A raw request: declares 1000 bytes, sends 10, then closes its side.
+  const reply = await new Promise((resolve) => {
+    const socket = connect(Number(port), '127.0.0.1', () => {
+      socket.write(
+        `PUT /objects/u/short.bin HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${token}\r\n` +
+          `CF-Connecting-IP: 198.51.100.7\r\nContent-Length: 1000\r\n\r\n0123456789`,
+      );
+      socket.end();
+    });
+    let text = '';
+    socket.on('data', (d) => (text += d));
+    socket.on('close', () => resolve(text));
+    socket.on('error', () => resolve(text));
+    socket.setTimeout(20_000, () => socket.destroy());
+  });
+  assert.doesNotMatch(reply, /^HTTP\/1\.1 200/, 'not reported as stored');
+  await new Promise((r) => setTimeout(r, 500));
+  assert.equal(existsSync(join(stack.dataDir, 'demo-reports', 'u/short.bin')), false, 'nothing stored');
+});
