@@ -9,7 +9,7 @@ use crate::grant::GrantError;
 use crate::replay::{self, Statement};
 
 /// The D1 binding name in wrangler.toml.
-const BINDING: &str = "AUDIT_DB";
+pub(super) const BINDING: &str = "AUDIT_DB";
 
 /// Inserts one record, with every value bound as a parameter.
 pub(super) async fn write(env: &Env, record: &AuditRecord) -> worker::Result<()> {
@@ -43,7 +43,8 @@ pub(super) async fn spend(env: &Env, spend: Statement, now_ms: i64) -> Result<()
     }
 }
 
-fn js(value: SqlValue) -> JsValue {
+/// A parameter as D1 binds it.
+pub(super) fn js(value: SqlValue) -> JsValue {
     match value {
         SqlValue::Null => JsValue::NULL,
         // D1 binds JavaScript numbers; every integer in a record is far below 2^53.
