@@ -31,12 +31,20 @@ after(async () => {
   await stack?.stop();
 });
 
-/** Some allowed and some refused requests, each leaving one audit row. */
+// Not ASCII, so the Worker (reading D1) and the CLI (reading wrangler's JSON) must agree on UTF-8.
+const UNICODE_KEY = 'reports/naïve – 報告.csv';
+
+/** An allowed, a refused and a missing-object request, each leaving one audit row. */
 async function traffic(label) {
-  const token = await stack.grant({ object: 'reports/q3.csv', sub: label });
   const headers = { 'cf-connecting-ip': '203.0.113.9', 'user-agent': `e2e-${label}` };
-  for (const auth of [token, token, undefined]) {
-    const res = await fetch(`${stack.url}/objects/reports/q3.csv`, {
+  const requests = [
+    ['reports/q3.csv', await stack.grant({ object: 'reports/q3.csv', sub: label })],
+    ['reports/q3.csv', undefined],
+    [UNICODE_KEY, await stack.grant({ object: UNICODE_KEY, sub: `${label}-ü` })],
+  ];
+  for (const [key, auth] of requests) {
+    const path = encodeURIComponent(key).replaceAll('%2F', '/');
+    const res = await fetch(`${stack.url}/objects/${path}`, {
       headers: auth ? { ...headers, authorization: `Bearer ${auth}` } : headers,
     });
     await res.arrayBuffer();
@@ -73,8 +81,13 @@ function tampered(json, change) {
 
 test('the cron seals the rows written so far, once per scheduled time', async () => {
   await traffic('first');
-  const rows = await stack.sql('SELECT id FROM audit_log ORDER BY id');
+  const rows = await stack.sql('SELECT id, object_key, decision FROM audit_log ORDER BY id');
   assert.equal(rows.length, 3);
+  assert.deepEqual(
+    rows.map((r) => r.decision),
+    ['allowed', 'grant_missing', 'not_found'],
+  );
+  assert.equal(rows[2].object_key, UNICODE_KEY);
 
   const time = Date.now();
   await cron(time);
