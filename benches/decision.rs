@@ -19,6 +19,7 @@ const NOW: i64 = 1_800_000_000;
 fn setup() -> (Gatekeeper, String) {
     let key = SigningKey::from_seed([7; 32]).unwrap();
     let keys = format!(r#"[{{"public":"{}"}}]"#, key.public_key());
+    let seal_key = SigningKey::from_seed([9; 32]).unwrap().to_paserk();
     let acl = r#"{"ip":{"allow":["0.0.0.0/0","::/0"],"deny":["192.0.2.0/24","2001:db8::/32"]}}"#;
     let config = Config::from_settings(|name| {
         let value = match name {
@@ -28,6 +29,7 @@ fn setup() -> (Gatekeeper, String) {
             "AWS_ACCESS_KEY_ID" => "AKIAIOSFODNN7EXAMPLE",
             "AWS_SECRET_ACCESS_KEY" => "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
             "VENDOR_KEYS" => &keys,
+            "AUDIT_SEAL_KEY" => &seal_key,
             "ACL" => acl,
             _ => return None,
         };

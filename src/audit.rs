@@ -104,14 +104,20 @@ pub const INSERT_RETURNING_SQL: &str = concat!(insert_sql!(), " RETURNING id");
 pub const PENDING_STATUS: u16 = 0;
 
 /// Records whether a read's stream reached the caller whole (`?1`: 1 or 0) in row `?2`. It
-/// touches only that column, and only once.
-pub const STREAM_END_SQL: &str =
-    "UPDATE audit_log SET stream_complete = ?1 WHERE id = ?2 AND stream_complete IS NULL";
+/// touches only that column, only once, and never a sealed row (see [`crate::seal::UNSEALED`]).
+pub const STREAM_END_SQL: &str = concat!(
+    "UPDATE audit_log SET stream_complete = ?1 WHERE id = ?2 AND stream_complete IS NULL AND ",
+    crate::seal::unsealed!()
+);
 
 /// Completes a write's row with the outcome; the parameters follow
-/// [`AuditRecord::completion_params`]. Only a pending row can be completed, so an outcome is
-/// written once and a finished row is never changed.
-pub const COMPLETE_SQL: &str = "UPDATE audit_log SET decision = ?1, status = ?2, s3_status = ?3, duration_ms = ?4 WHERE id = ?5 AND status = 0";
+/// [`AuditRecord::completion_params`]. Only a pending, unsealed row can be completed, so an
+/// outcome is written once and a finished or sealed row is never changed.
+pub const COMPLETE_SQL: &str = concat!(
+    "UPDATE audit_log SET decision = ?1, status = ?2, s3_status = ?3, duration_ms = ?4 ",
+    "WHERE id = ?5 AND status = 0 AND ",
+    crate::seal::unsealed!()
+);
 
 impl AuditRecord {
     /// The parameters of [`COMPLETE_SQL`] for the row `id`.

@@ -10,6 +10,7 @@ use crate::cors::Cors;
 use crate::grant::{Grant, Scope, Verifier};
 use crate::request::{self, Intent, RequestError};
 use crate::s3::{Bucket, BucketUrl, Encryption, Payload, Signer};
+use crate::seal::Sealer;
 use crate::upload::{self, Upload};
 use crate::{Error, Operation};
 
@@ -35,6 +36,7 @@ pub struct Gatekeeper {
     upstream_timeout: u32,
     delete_enabled: bool,
     clock_skew: u32,
+    sealer: Sealer,
 }
 
 /// The outcome of [`Gatekeeper::decide`], with what was learnt on the way for the audit log.
@@ -70,6 +72,7 @@ impl Gatekeeper {
             max_upload_bytes: config.max_upload_bytes,
             upstream_timeout: config.upstream_timeout,
             delete_enabled: config.delete_enabled,
+            sealer: Sealer::new(config.seal_key, config.seal_policy),
         }
     }
 
@@ -92,6 +95,11 @@ impl Gatekeeper {
     /// The cross-origin rules, for preflights and reply headers.
     pub fn cors(&self) -> &Cors {
         &self.cors
+    }
+
+    /// Seals the audit log and applies retention, from the cron trigger.
+    pub fn sealer(&self) -> &Sealer {
+        &self.sealer
     }
 
     /// How far grant times may be off, which bounds how long a spent `jti` must be kept.

@@ -4,7 +4,7 @@
 //! ([`grant`]) naming exactly one operation on one key; the gatekeeper checks the caller against
 //! the customer's [`acl`], verifies the grant, and only then signs the S3 request with the
 //! customer's own credentials ([`s3`]), which S3 verifies. Every transaction, allowed or denied,
-//! is recorded ([`audit`]).
+//! is recorded ([`audit`]), and the record is sealed against tampering ([`seal`]).
 //!
 //! This crate is the policy core: pure, runtime-agnostic and natively testable. Time comes in as
 //! a parameter and nothing here performs I/O. The Cloudflare Worker in `adapter` (compiled for
@@ -23,6 +23,7 @@ pub mod replay;
 pub mod request;
 pub mod response;
 pub mod s3;
+pub mod seal;
 pub mod upload;
 
 #[cfg(target_arch = "wasm32")]

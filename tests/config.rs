@@ -11,6 +11,7 @@ use s3_gatekeeper::Config;
 fn load(name: &str, value: Option<&str>) -> Result<Config, s3_gatekeeper::config::ConfigError> {
     let key = support::vendor_key();
     let keys = format!(r#"[{{"public":"{}"}}]"#, key.public_key());
+    let seal_key = support::seal_key().to_paserk();
     let valid = [
         ("GATEKEEPER_ID", "acme"),
         ("S3_REGION", "eu-west-1"),
@@ -18,6 +19,7 @@ fn load(name: &str, value: Option<&str>) -> Result<Config, s3_gatekeeper::config
         ("AWS_ACCESS_KEY_ID", "AKID"),
         ("AWS_SECRET_ACCESS_KEY", "secret"),
         ("VENDOR_KEYS", keys.as_str()),
+        ("AUDIT_SEAL_KEY", seal_key.as_str()),
     ];
     Config::from_settings(|setting| {
         if setting == name {
@@ -35,6 +37,9 @@ fn valid_settings_load() {
     let config = load("unused", None).unwrap();
     assert_eq!(config.bucket.as_str(), "acme-reports");
     assert_eq!(config.policy.max_lifetime, 900);
+    assert_eq!(config.seal_key.id(), support::seal_key().id());
+    assert_eq!(config.seal_policy.grace_seconds, 900);
+    assert_eq!(config.seal_policy.retention_days, 180);
 }
 
 /// Setting, value (`None`: unset), and how the error must begin.
@@ -104,6 +109,26 @@ const MISTAKES: &[(&str, Option<&str>, &str)] = &[
         "GRANT_CLOCK_SKEW_SECONDS",
         Some("ten"),
         "GRANT_CLOCK_SKEW_SECONDS: must be a whole number from 0 to 600",
+    ),
+    (
+        "AUDIT_SEAL_KEY",
+        None,
+        "AUDIT_SEAL_KEY: required but not set",
+    ),
+    (
+        "AUDIT_SEAL_KEY",
+        Some("k4.public.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
+        "AUDIT_SEAL_KEY: not a PASERK k4.secret key",
+    ),
+    (
+        "AUDIT_SEAL_GRACE_SECONDS",
+        Some("-1"),
+        "AUDIT_SEAL_GRACE_SECONDS: must be a whole number from 0 to 86400",
+    ),
+    (
+        "AUDIT_RETENTION_DAYS",
+        Some("0"),
+        "AUDIT_RETENTION_DAYS: must be a whole number from 1 to 36500",
     ),
     (
         "ACL",
@@ -205,4 +230,18 @@ fn errors_never_print_secret_values() {
     )
     .unwrap_err();
     assert!(!err.to_string().contains("SECRET-LOOKING"));
+    let mut broken = support::seal_key().to_paserk();
+    broken.push('A');
+    let err = load("AUDIT_SEAL_KEY", Some(&broken)).unwrap_err();
+    assert!(!err.to_string().contains(&broken["k4.secret.".len()..]));
+}
+
+#[test]
+fn sealing_settings_are_read() {
+    let config = support::config(&[
+        ("AUDIT_SEAL_GRACE_SECONDS", "0"),
+        ("AUDIT_RETENTION_DAYS", "30"),
+    ]);
+    assert_eq!(config.seal_policy.grace_seconds, 0);
+    assert_eq!(config.seal_policy.retention_days, 30);
 }

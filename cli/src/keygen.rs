@@ -10,6 +10,7 @@ use s3_gatekeeper::grant::SigningKey;
 #[derive(clap::Args)]
 pub(crate) struct Args {
     /// Where to write the secret key (PASERK k4.secret). Refuses to overwrite an existing file.
+    /// The same kind of key serves as the gatekeeper's AUDIT_SEAL_KEY.
     #[arg(long, default_value = "vendor.key")]
     out: PathBuf,
     /// Print the public key entry as JSON for VENDOR_KEYS instead of as text.

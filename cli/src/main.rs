@@ -1,12 +1,14 @@
-//! `gatekeeper`: vendor keys and grants for s3-gatekeeper.
+//! `gatekeeper`: vendor keys, grants and audit verification for s3-gatekeeper.
 //!
-//! This is the I/O shell around the core: it reads the clock, the random source and files, and
-//! mints with the same code the Worker verifies with.
+//! This is the I/O shell around the core: it reads the clock, the random source and files, mints
+//! with the same code the Worker verifies with, and verifies audit seals with the same code the
+//! Worker seals with.
 
 // Doc comments here are the `--help` text, read in a terminal, where Markdown backticks around
 // setting names would print literally.
 #![allow(clippy::doc_markdown)]
 
+mod audit;
 mod grant;
 mod inspect;
 mod keygen;
@@ -15,7 +17,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-/// Vendor keys and grants for s3-gatekeeper.
+/// Vendor keys, grants and audit verification for s3-gatekeeper.
 #[derive(Parser)]
 #[command(name = "gatekeeper", version, about)]
 struct Cli {
@@ -32,6 +34,8 @@ enum Command {
     Grant(grant::Args),
     /// Decode a grant, verify it against trusted keys, and say exactly why it would be refused.
     Inspect(inspect::Args),
+    /// The audit log: verify an export against its seals.
+    Audit(audit::Args),
 }
 
 fn main() -> ExitCode {
@@ -40,6 +44,7 @@ fn main() -> ExitCode {
         Command::Keygen(args) => keygen::run(&args),
         Command::Grant(args) => grant::run(&args),
         Command::Inspect(args) => inspect::run(&args),
+        Command::Audit(args) => audit::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,4 +1,4 @@
-//! The `gatekeeper` binary, run as a user would: keygen, grant, inspect.
+//! The `gatekeeper` binary, run as a user would: keygen, grant, inspect, audit verify.
 
 // In tests a panic is the failure report, so unwrapping is the clearest way to fail.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -117,4 +117,120 @@ fn a_minted_grant_inspects_as_valid_and_a_wrong_audience_is_explained() {
             .ends_with("'https://gk.example/objects/a%20b.csv'"),
         "{line}"
     );
+}
+
+/// An export of a sealed audit log, as `wrangler d1 execute --json` prints it, and the seal key's
+/// public half.
+fn sealed_export() -> (serde_json::Value, String) {
+    use s3_gatekeeper::grant::SigningKey;
+    use s3_gatekeeper::seal::{Policy, Row, Seal, Sealer};
+
+    let key = SigningKey::from_seed([5; 32]).unwrap();
+    let public = key.public_key().to_string();
+    let rows: Vec<Row> = (1..=3)
+        .map(|id| {
+            serde_json::from_value(serde_json::json!({
+                "id": id, "time_ms": 1_780_000_000_000_i64 + id, "request_id": format!("ray-{id}"),
+                "operation": "get", "bucket": "acme-reports", "decision": "allowed", "status": 200,
+                "jti": null,
+            }))
+            .unwrap()
+        })
+        .collect();
+    let claim = Seal {
+        seq: 1,
+        scheduled_ms: 1_780_000_600_000,
+        cutoff_ms: 1_780_000_600_000,
+        first_id: 1,
+        last_id: 3,
+        purged_through: 0,
+        proof: None,
+    };
+    let sealer = Sealer::new(key, Policy::default());
+    let mut sealing = sealer.begin(claim, None).unwrap();
+    sealing.add(&rows).unwrap();
+    let (seal, _) = sealing.finish().unwrap();
+    let export = serde_json::json!([
+        {"results": rows, "success": true},
+        {"results": [seal.to_row()], "success": true},
+    ]);
+    (export, public)
+}
+
+#[test]
+fn audit_verify_passes_an_intact_export_and_names_a_changed_row() {
+    let dir = scratch("audit");
+    let (mut export, public) = sealed_export();
+    let file = dir.join("audit.json");
+    std::fs::write(&file, export.to_string()).unwrap();
+    let out = gatekeeper(&["audit", "verify", "--key", &public, file.to_str().unwrap()]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(stdout(&out).starts_with("intact: every sealed row matches its seal\n"));
+    assert!(stdout(&out).contains("seals: 1; rows: 3 verified"));
+
+    // The key may come from a file, as keygen's public half was saved.
+    let key_file = dir.join("seal.pub");
+    std::fs::write(&key_file, format!("{public}\n")).unwrap();
+    let out = gatekeeper(&[
+        "audit",
+        "verify",
+        "--key",
+        key_file.to_str().unwrap(),
+        file.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{out:?}");
+
+    export[0]["results"][1]["decision"] = "grant_missing".into();
+    std::fs::write(&file, export.to_string()).unwrap();
+    let out = gatekeeper(&["audit", "verify", "--key", &public, file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout(&out).starts_with("TAMPERED: row 2 was changed after seal 1 sealed it\n"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn audit_verify_refuses_what_it_cannot_check() {
+    let dir = scratch("audit-refuse");
+    let (export, public) = sealed_export();
+    let log_only = dir.join("log.json");
+    std::fs::write(&log_only, serde_json::json!([export[0]]).to_string()).unwrap();
+    let out = gatekeeper(&[
+        "audit",
+        "verify",
+        "--key",
+        &public,
+        log_only.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("hold no seals"));
+
+    let error = dir.join("error.json");
+    std::fs::write(
+        &error,
+        r#"{"error": {"text": "no such table: audit_seals"}}"#,
+    )
+    .unwrap();
+    let out = gatekeeper(&["audit", "verify", "--key", &public, error.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("not the JSON that `wrangler d1 execute --json` prints")
+    );
+
+    // Another gatekeeper's key vouches for nothing here.
+    let all = dir.join("all.json");
+    std::fs::write(&all, export.to_string()).unwrap();
+    let other = s3_gatekeeper::grant::SigningKey::from_seed([6; 32]).unwrap();
+    let out = gatekeeper(&[
+        "audit",
+        "verify",
+        "--key",
+        &other.public_key().to_string(),
+        all.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout(&out).starts_with("TAMPERED: seal 1: it is signed by k4.pid."));
 }

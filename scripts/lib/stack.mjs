@@ -6,8 +6,7 @@
 // wrangler's local database. Every process started here is stopped by stop().
 
 import { spawn, execFile } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
-import { mkdirSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -163,6 +162,8 @@ export async function startStack({ vars = {}, signers = [], objects = {}, log, d
     // Signing keys for this run only; `vendor` is trusted by default.
     const keys = {};
     for (const name of ['vendor', ...signers]) keys[name] = await keygen(join(state, `${name}.key`));
+    // The gatekeeper's own key, which signs the audit seals.
+    const sealKey = await keygen(join(state, 'seal.key'));
     const keyFile = keys.vendor.file;
     const vendorKey = { id: keys.vendor.id, public: keys.vendor.public };
     const overrides = typeof vars === 'function' ? vars(keys) : vars;
@@ -176,6 +177,7 @@ export async function startStack({ vars = {}, signers = [], objects = {}, log, d
       AWS_ACCESS_KEY_ID: LOCAL.accessKey,
       AWS_SECRET_ACCESS_KEY: LOCAL.secretKey,
       VENDOR_KEYS: JSON.stringify([vendorKey]),
+      AUDIT_SEAL_KEY: readFileSync(sealKey.file, 'utf8').trim(),
       ...overrides,
     };
     const envFile = join(state, 'dev.env');
@@ -201,6 +203,12 @@ export async function startStack({ vars = {}, signers = [], objects = {}, log, d
     const worker = start('wrangler dev', WRANGLER, args, { cwd: ROOT, env: wranglerEnv }, log);
     children.push(worker);
     const url = `http://127.0.0.1:${port}`;
+    const d1Json = async (command) => {
+      const { stdout } = await run(WRANGLER, [
+        'd1', 'execute', 'AUDIT_DB', '--local', '--env', 'local', '--persist-to', persist, '--json', '--command', command,
+      ], { cwd: ROOT, env: wranglerEnv, maxBuffer: 64 * 1024 * 1024 });
+      return stdout;
+    };
     // wrangler announces readiness; probing with a request instead would leave an audit row.
     await waitFor(worker, async () => worker.output().includes(`Ready on ${url}`), 180000);
 
@@ -212,6 +220,7 @@ export async function startStack({ vars = {}, signers = [], objects = {}, log, d
       keyFile,
       vendorKey,
       keys,
+      sealKey,
       output: () => worker.output(),
       /**
        * Resident memory, in bytes, of the two workerd processes `wrangler dev` runs: the runtime
@@ -241,13 +250,17 @@ export async function startStack({ vars = {}, signers = [], objects = {}, log, d
         const { stdout } = await run(CLI, args);
         return stdout.trim();
       },
+      /** Runs the cron trigger as if scheduled at `time` (ms since the epoch); resolves to its outcome. */
+      async cron(time = Date.now()) {
+        const res = await fetch(`${url}/cdn-cgi/handler/scheduled?cron=${encodeURIComponent('*/10 * * * *')}&time=${time}`);
+        return { status: res.status, outcome: await res.text() };
+      },
       /** Runs SQL against the local D1 database, as a customer would with `wrangler d1 execute`. */
       async sql(command) {
-        const { stdout } = await run(WRANGLER, [
-          'd1', 'execute', 'AUDIT_DB', '--local', '--env', 'local', '--persist-to', persist, '--json', '--command', command,
-        ], { cwd: ROOT, env: wranglerEnv, maxBuffer: 64 * 1024 * 1024 });
-        return JSON.parse(stdout)[0].results;
+        return JSON.parse(await d1Json(command))[0].results;
       },
+      /** What `wrangler d1 execute --json` prints for `command`, unparsed: an export. */
+      export: d1Json,
       stop,
     };
   } catch (err) {
@@ -271,6 +284,7 @@ export async function startMiniflare({ vars = {}, objects = {} } = {}) {
   const s3 = await startS3({ dir: join(dir, 's3'), objects });
   try {
     const key = await keygen(join(dir, 'vendor.key'));
+    const sealKey = await keygen(join(dir, 'seal.key'));
     const mf = new Miniflare({
       modules: true,
       scriptPath: join(ROOT, 'build', 'index.js'),
@@ -287,6 +301,7 @@ export async function startMiniflare({ vars = {}, objects = {} } = {}) {
         AWS_ACCESS_KEY_ID: LOCAL.accessKey,
         AWS_SECRET_ACCESS_KEY: LOCAL.secretKey,
         VENDOR_KEYS: JSON.stringify([{ public: key.public }]),
+        AUDIT_SEAL_KEY: readFileSync(sealKey.file, 'utf8').trim(),
         ...vars,
       },
     });

@@ -20,7 +20,7 @@ use crate::grant::GrantError;
 use crate::replay;
 
 /// The D1 binding name in wrangler.toml.
-const BINDING: &str = "AUDIT_DB";
+pub(super) const BINDING: &str = "AUDIT_DB";
 
 thread_local! {
     /// Refusals counted in this isolate this minute, which bound how much a flood can write.
@@ -189,7 +189,8 @@ pub(super) async fn stream_ended(env: Env, id: i64, complete: bool) {
     }
 }
 
-fn js(value: SqlValue) -> JsValue {
+/// A parameter as D1 binds it.
+pub(super) fn js(value: SqlValue) -> JsValue {
     match value {
         SqlValue::Null => JsValue::NULL,
         // D1 binds JavaScript numbers; every integer in a record is far below 2^53.

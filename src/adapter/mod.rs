@@ -2,10 +2,12 @@
 //!
 //! For each request it reads the caller's IP and `request.cf`, asks the core for a decision,
 //! fetches from S3 with the signed request the core built, records the transaction in D1 before
-//! releasing any object bytes, and streams the body through without buffering it.
+//! releasing any object bytes, and streams the body through without buffering it. On a cron
+//! trigger it seals the audit log and applies retention.
 
 mod audit;
 mod convert;
+mod seal;
 mod settings;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -13,7 +15,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use http::HeaderMap;
 use worker::js_sys::Promise;
 use worker::wasm_bindgen_futures::JsFuture;
-use worker::{Context, Date, Env, Request, Response, ResponseBody, event};
+use worker::{
+    Context, Date, Env, Request, Response, ResponseBody, ScheduleContext, ScheduledEvent, event,
+};
 
 use crate::acl::Caller;
 use crate::{Error, replay, response};
@@ -78,6 +82,22 @@ async fn fetch(request: Request, env: Env, ctx: Context) -> worker::Result<Respo
             trail.finish(Err(&err)).await;
             convert::error_response(&err, &headers)
         }
+    }
+}
+
+#[event(scheduled)]
+async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
+    // A configuration error was logged, naming the setting, when the settings were read.
+    let Ok(gatekeeper) = settings::gatekeeper(&env) else {
+        return;
+    };
+    // The scheduled time is whole milliseconds; it identifies the run, so a repeated run
+    // (Cloudflare delivers at least once) finds its seal already made.
+    #[allow(clippy::cast_possible_truncation)]
+    let scheduled_ms = event.schedule() as i64;
+    let now_ms = i64::try_from(Date::now().as_millis()).unwrap_or(i64::MAX);
+    if let Err(err) = seal::run(&env, gatekeeper.sealer(), scheduled_ms, now_ms).await {
+        worker::console_error!("audit sealing failed: {err}");
     }
 }
 

@@ -4,7 +4,7 @@ use std::fmt;
 
 use crate::acl::InvalidCountry;
 use crate::cors::InvalidOrigin;
-use crate::grant::InvalidPublicKey;
+use crate::grant::{InvalidPublicKey, InvalidSecretKey};
 use crate::s3::{InvalidBucket, InvalidEndpoint};
 
 /// One setting is missing or wrong. Its `Display` names the setting and, inside a JSON setting,
@@ -47,6 +47,8 @@ pub enum Problem {
     Country(InvalidCountry),
     /// Not a vendor public key.
     PublicKey(InvalidPublicKey),
+    /// Not a `k4.secret` key.
+    SecretKey(InvalidSecretKey),
     /// Not an RFC 3339 timestamp.
     Timestamp,
     /// Not an operation name.
@@ -110,6 +112,7 @@ impl fmt::Display for Problem {
             ),
             Self::Country(e) => e.fmt(f),
             Self::PublicKey(e) => e.fmt(f),
+            Self::SecretKey(e) => e.fmt(f),
             Self::Timestamp => {
                 f.write_str("not an RFC 3339 timestamp such as 2026-01-31T00:00:00Z")
             }

@@ -13,8 +13,9 @@ pub use error::{ConfigError, Problem};
 
 use crate::acl::Acl;
 use crate::cors::Cors;
-use crate::grant::{KeyRing, Policy, Quorum};
+use crate::grant::{KeyRing, Policy, Quorum, SigningKey};
 use crate::s3::{Addressing, Bucket, Credentials, Encryption, Endpoint};
+use crate::seal;
 use crate::upload::S3_MAX_PUT_BYTES;
 
 /// Every setting, parsed.
@@ -52,6 +53,11 @@ pub struct Config {
     pub acl: Acl,
     /// `ALLOWED_ORIGINS`: the vendor's web origins, which may call the gatekeeper from a page.
     pub cors: Cors,
+    /// `AUDIT_SEAL_KEY` (secret): the gatekeeper's own Ed25519 key, which signs the audit seals.
+    /// Required: an audit log that is not sealed could be rewritten without a trace.
+    pub seal_key: SigningKey,
+    /// `AUDIT_SEAL_GRACE_SECONDS` (default 900) and `AUDIT_RETENTION_DAYS` (default 180).
+    pub seal_policy: seal::Policy,
 }
 
 impl Config {
@@ -122,6 +128,28 @@ impl Config {
         let quorums = quorum::parse(get("MULTISIG").as_deref(), &keys)?;
         let acl = acl::parse(get("ACL").as_deref())?;
         let cors = values::origins(get("ALLOWED_ORIGINS").as_deref())?;
+        let seal_key = required("AUDIT_SEAL_KEY")?
+            .parse()
+            .map_err(|e| ConfigError::new("AUDIT_SEAL_KEY", Problem::SecretKey(e)))?;
+        let grace = "AUDIT_SEAL_GRACE_SECONDS";
+        let retention = "AUDIT_RETENTION_DAYS";
+        let defaults = seal::Policy::default();
+        let seal_policy = seal::Policy {
+            grace_seconds: values::small_number(
+                get(grace),
+                grace,
+                defaults.grace_seconds,
+                0,
+                86_400,
+            )?,
+            retention_days: values::small_number(
+                get(retention),
+                retention,
+                defaults.retention_days,
+                1,
+                36_500,
+            )?,
+        };
         Ok(Self {
             id,
             endpoint,
@@ -139,6 +167,8 @@ impl Config {
             quorums,
             acl,
             cors,
+            seal_key,
+            seal_policy,
         })
     }
 }

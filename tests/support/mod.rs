@@ -13,6 +13,11 @@ pub fn vendor_key() -> SigningKey {
     SigningKey::from_seed([7; 32]).unwrap()
 }
 
+/// The gatekeeper's own key, which signs the audit seals; also from a fixed seed.
+pub fn seal_key() -> SigningKey {
+    SigningKey::from_seed([9; 32]).unwrap()
+}
+
 pub fn at(unix: i64) -> SystemTime {
     UNIX_EPOCH + Duration::from_secs(u64::try_from(unix).unwrap())
 }
@@ -21,6 +26,7 @@ pub fn at(unix: i64) -> SystemTime {
 pub fn config(extra: &[(&str, &str)]) -> Config {
     let key = vendor_key();
     let keys = format!(r#"[{{"public":"{}"}}]"#, key.public_key());
+    let seal_key = seal_key().to_paserk();
     let base = [
         ("GATEKEEPER_ID", "test-gatekeeper"),
         ("S3_REGION", "us-east-1"),
@@ -35,6 +41,7 @@ pub fn config(extra: &[(&str, &str)]) -> Config {
             .find(|(k, _)| *k == name)
             .map(|(_, v)| (*v).to_owned())
             .or_else(|| (name == "VENDOR_KEYS").then(|| keys.clone()))
+            .or_else(|| (name == "AUDIT_SEAL_KEY").then(|| seal_key.clone()))
     })
     .unwrap()
 }

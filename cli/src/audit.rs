@@ -1,0 +1,136 @@
+//! `gatekeeper audit verify`: checks an exported audit log against its seals.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use s3_gatekeeper::grant::PublicKey;
+use s3_gatekeeper::grant::format_time;
+use s3_gatekeeper::seal::{Export, Report, verify};
+
+#[derive(clap::Args)]
+pub(crate) struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Subcommand)]
+enum Command {
+    /// Check exports of audit_log and audit_seals against the gatekeeper's seal key. Names the
+    /// first row that was changed, removed or inserted; exits 0 only if all is intact.
+    ///
+    /// Export both in one command (docs/audit.md):
+    ///
+    ///   wrangler d1 execute AUDIT_DB --remote --json --command "SELECT * FROM audit_log ORDER BY id; SELECT * FROM audit_seals ORDER BY id" > audit.json
+    Verify(VerifyArgs),
+}
+
+#[derive(clap::Args)]
+struct VerifyArgs {
+    /// The gatekeeper's seal public key (k4.public, as `gatekeeper keygen` printed it for
+    /// AUDIT_SEAL_KEY), or a file holding it. Repeat it for keys used before a rotation.
+    #[arg(long = "key", value_name = "K4_PUBLIC|FILE", required = true)]
+    keys: Vec<String>,
+    /// Files with what `wrangler d1 execute --json` printed: the log and the seals, in one file
+    /// or several.
+    #[arg(value_name = "EXPORT", required = true)]
+    exports: Vec<PathBuf>,
+    /// Print every finding, not only the first few.
+    #[arg(long)]
+    all: bool,
+}
+
+/// Findings printed unless --all: the first names the earliest change; the rest give the extent.
+const SHOWN: usize = 20;
+
+pub(crate) fn run(args: &Args) -> Result<(), String> {
+    match &args.command {
+        Command::Verify(args) => verify_exports(args),
+    }
+}
+
+fn verify_exports(args: &VerifyArgs) -> Result<(), String> {
+    let keys = args
+        .keys
+        .iter()
+        .map(|key| read_key(key))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut export = Export::default();
+    for path in &args.exports {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        export
+            .read(&text)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    if export.seals.is_empty() {
+        return Err("the exports hold no seals: export audit_seals too (docs/audit.md)".into());
+    }
+
+    let report = verify(&export.seals, &export.log, &keys);
+    print(&report, args.all).map_err(|e| e.to_string())?;
+    if report.is_intact() {
+        Ok(())
+    } else {
+        Err("the audit log does not match its seals".into())
+    }
+}
+
+/// A `k4.public` key given inline, or the first line of a file holding one.
+fn read_key(value: &str) -> Result<PublicKey, String> {
+    if value.trim_start().starts_with("k4.") {
+        return value.parse().map_err(|e| format!("--key {value}: {e}"));
+    }
+    let text = std::fs::read_to_string(value).map_err(|e| format!("cannot read {value}: {e}"))?;
+    text.trim()
+        .parse()
+        .map_err(|e| format!("--key {value}: {e} (the seal key's public half is needed)"))
+}
+
+fn print(report: &Report, all: bool) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    let findings = report.findings();
+    if let Some(first) = findings.first() {
+        writeln!(out, "TAMPERED: {first}")?;
+        let shown = if all { findings.len() } else { SHOWN };
+        for finding in findings.iter().skip(1).take(shown.saturating_sub(1)) {
+            writeln!(out, "  also: {finding}")?;
+        }
+        if findings.len() > shown {
+            writeln!(
+                out,
+                "  and {} more (--all lists them)",
+                findings.len() - shown
+            )?;
+        }
+    } else {
+        writeln!(out, "intact: every sealed row matches its seal")?;
+    }
+    for note in report.notes() {
+        writeln!(out, "note: {note}")?;
+    }
+    writeln!(
+        out,
+        "seals: {}; rows: {} verified, {} purged by retention, {} not yet sealed{}",
+        report.seals,
+        report.verified,
+        report.purged,
+        report.unsealed,
+        if report.unchecked > 0 {
+            format!(
+                ", {} not checked (their seal is not trusted)",
+                report.unchecked
+            )
+        } else {
+            String::new()
+        }
+    )?;
+    if let Some(latest) = report.latest {
+        let when = format_time(latest.scheduled_ms.div_euclid(1000)).unwrap_or_default();
+        writeln!(
+            out,
+            "latest seal: {} ({when}, rows through {}), hash {}",
+            latest.seq, latest.last_id, latest.hash
+        )?;
+    }
+    Ok(())
+}

@@ -1,0 +1,115 @@
+//! The cron trigger: finishes any seal left half-made, claims and finishes this run's seal, then
+//! applies retention. The statements and every check come from the core (`crate::seal`); this
+//! only runs them against D1.
+
+use std::fmt;
+
+use worker::wasm_bindgen::JsValue;
+use worker::{D1Database, D1PreparedStatement, Env};
+
+use super::audit::{BINDING, js};
+use crate::audit::Statement;
+use crate::seal::{MalformedSeal, Row, Seal, SealError, Sealer};
+
+/// Why a cron run stopped. The next run picks up where it stopped: a claimed seal is finished
+/// first, and retention only ever deletes what a finished seal allows.
+pub(super) enum RunError {
+    Database(worker::Error),
+    Seal(SealError),
+}
+
+impl From<worker::Error> for RunError {
+    fn from(e: worker::Error) -> Self {
+        Self::Database(e)
+    }
+}
+
+impl From<SealError> for RunError {
+    fn from(e: SealError) -> Self {
+        Self::Seal(e)
+    }
+}
+
+impl From<MalformedSeal> for RunError {
+    fn from(e: MalformedSeal) -> Self {
+        Self::Seal(e.into())
+    }
+}
+
+impl fmt::Display for RunError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Database(e) => write!(f, "D1: {e}"),
+            Self::Seal(e) => e.fmt(f),
+        }
+    }
+}
+
+/// One cron run, scheduled at `scheduled_ms`; `now_ms` is the clock, for expired grant ids.
+pub(super) async fn run(
+    env: &Env,
+    sealer: &Sealer,
+    scheduled_ms: i64,
+    now_ms: i64,
+) -> Result<(), RunError> {
+    let db = env.d1(BINDING)?;
+    // A run that stopped half-way left a claim; it must be finished before the next is made.
+    finish_pending(&db, sealer).await?;
+    prepare(&db, sealer.claim(scheduled_ms))?.run().await?;
+    finish_pending(&db, sealer).await?;
+
+    let latest = seal(&db, Sealer::latest_finished()).await?;
+    let statements = Sealer::retention(latest.as_ref(), now_ms)
+        .into_iter()
+        .map(|s| prepare(&db, s))
+        .collect::<worker::Result<Vec<_>>>()?;
+    // One transaction: rows and the manifests that list them go together.
+    db.batch(statements).await?;
+    Ok(())
+}
+
+/// Finishes the latest seal if it is only claimed: reads its rows (frozen since the claim),
+/// signs, stores.
+async fn finish_pending(db: &D1Database, sealer: &Sealer) -> Result<(), RunError> {
+    let Some(claim) = seal(db, Sealer::latest()).await? else {
+        return Ok(());
+    };
+    if claim.proof.is_some() {
+        return Ok(());
+    }
+    let previous = seal(db, Sealer::before(claim.seq)).await?;
+    let mut sealing = sealer.begin(claim, previous.as_ref())?;
+    while let Some(page) = sealing.next_page() {
+        let rows: Vec<Row> = prepare(db, page)?.all().await?.results()?;
+        sealing.add(&rows)?;
+    }
+    let (seal, statement) = sealing.finish()?;
+    let stored = prepare(db, statement)?.run().await?;
+    // Two runs may finish the same claim; both write the same seal, and the one that stored it
+    // logs it. The log line is a copy of the seal's hash outside the database.
+    if stored.meta()?.and_then(|m| m.changes) == Some(1)
+        && let Some(proof) = &seal.proof
+    {
+        worker::console_log!(
+            "audit sealed: seal {} covers rows {} to {} ({} rows), purged through {}, hash {}",
+            seal.seq,
+            seal.first_id,
+            seal.last_id,
+            proof.row_count,
+            seal.purged_through,
+            proof.hash
+        );
+    }
+    Ok(())
+}
+
+/// The one seal `statement` selects, if any.
+async fn seal(db: &D1Database, statement: Statement) -> Result<Option<Seal>, RunError> {
+    let rows: Vec<Row> = prepare(db, statement)?.all().await?.results()?;
+    Ok(rows.first().map(Seal::from_row).transpose()?)
+}
+
+fn prepare(db: &D1Database, statement: Statement) -> worker::Result<D1PreparedStatement> {
+    let params: Vec<JsValue> = statement.params.into_iter().map(js).collect();
+    db.prepare(statement.sql).bind(&params)
+}
