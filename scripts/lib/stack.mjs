@@ -309,7 +309,7 @@ export async function startMiniflare({ vars = {}, objects = {} } = {}) {
     const db = await mf.getD1Database('AUDIT_DB');
     for (const file of readdirSync(join(ROOT, 'migrations')).sort()) {
       const sql = readFileSync(join(ROOT, 'migrations', file), 'utf8').replace(/--.*$/gm, '');
-      for (const statement of sql.split(';').map((t) => t.trim()).filter(Boolean)) await db.prepare(statement).run();
+      for (const statement of statements(sql)) await db.prepare(statement).run();
     }
     return {
       mf,
@@ -330,4 +330,19 @@ export async function startMiniflare({ vars = {}, objects = {} } = {}) {
     await s3.stop();
     throw err;
   }
+}
+
+/** Splits a migration into statements, keeping a trigger's `BEGIN … END;` body whole. */
+function statements(sql) {
+  const result = [];
+  let current = '';
+  for (const part of sql.split(';')) {
+    current += `${part};`;
+    const inTrigger = /\bBEGIN\b/i.test(current) && !/\bEND\s*;$/i.test(current.trim());
+    if (!inTrigger) {
+      if (current.trim() !== ';') result.push(current.trim());
+      current = '';
+    }
+  }
+  return result;
 }
