@@ -46,10 +46,32 @@ export async function freePort() {
   });
 }
 
+// Services still running. If this process ends without stop() (a test runner killed, Ctrl-C),
+// they are ended with it rather than left behind.
+const running = new Set();
+const endAll = () => {
+  for (const child of running) {
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {}
+  }
+};
+process.on('exit', endAll);
+for (const [signal, number] of [['SIGINT', 2], ['SIGTERM', 15], ['SIGHUP', 1]]) {
+  process.on(signal, () => {
+    // A program that handles the signal itself (the demo stops gracefully) is left to do so.
+    if (process.listenerCount(signal) > 1) return;
+    endAll();
+    process.exit(128 + number);
+  });
+}
+
 function start(label, command, args, options, log) {
   // detached: each service leads its own process group, so stop() ends its children too
   // (wrangler starts workerd).
   const child = spawn(command, args, { ...options, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
   const lines = [];
   const keep = (chunk) => {
     const text = chunk.toString();
