@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use s3_gatekeeper::grant::PublicKey;
 use s3_gatekeeper::grant::format_time;
-use s3_gatekeeper::seal::{Export, Report, verify};
+use s3_gatekeeper::seal::{Export, Hash, Report, verify};
 
 #[derive(clap::Args)]
 pub(crate) struct Args {
@@ -37,6 +37,11 @@ struct VerifyArgs {
     /// Print every finding, not only the first few.
     #[arg(long)]
     all: bool,
+    /// A seal hash seen before (printed by an earlier verify, or logged by the Worker): the
+    /// export must still hold that seal. Catches the removal of the newest seals together with
+    /// their rows, which the chain alone cannot show.
+    #[arg(long, value_name = "HASH")]
+    expect: Option<Hash>,
 }
 
 /// Findings printed unless --all: the first names the earliest change; the rest give the extent.
@@ -68,11 +73,21 @@ fn verify_exports(args: &VerifyArgs) -> Result<(), String> {
 
     let report = verify(&export.seals, &export.log, &keys);
     print(&report, args.all).map_err(|e| e.to_string())?;
-    if report.is_intact() {
-        Ok(())
-    } else {
-        Err("the audit log does not match its seals".into())
+    if !report.is_intact() {
+        return Err("the audit log does not match its seals".into());
     }
+    if let Some(expected) = &args.expect {
+        if !report.holds(expected) {
+            writeln!(std::io::stdout().lock(), "TAMPERED: no seal has the expected hash {expected}; newer seals and their rows were removed").map_err(|e| e.to_string())?;
+            return Err("the audit log is missing a seal it had".into());
+        }
+        writeln!(
+            std::io::stdout().lock(),
+            "expected seal {expected}: present"
+        )
+        .map_err(|e| e.to_string())?;
+    }
+    Ok(())
 }
 
 /// A `k4.public` key given inline, or the first line of a file holding one.

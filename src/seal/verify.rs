@@ -191,12 +191,21 @@ pub struct Report {
     pub unchecked: u64,
     /// The latest trusted seal.
     pub latest: Option<Latest>,
+    /// The hashes of every trusted seal, oldest first.
+    trusted: Vec<Hash>,
 }
 
 impl Report {
     /// Whether nothing contradicts the seals.
     pub fn is_intact(&self) -> bool {
         self.findings.is_empty()
+    }
+
+    /// Whether a trusted seal with this hash is in the export. A hash noted from an earlier
+    /// export (or the Worker's log) that is missing now means the newest seals, and the rows they
+    /// sealed, were removed: the one change the chain cannot show by itself.
+    pub fn holds(&self, hash: &Hash) -> bool {
+        self.trusted.contains(hash)
     }
 
     /// What contradicts the seals, the first change first.
@@ -291,6 +300,10 @@ pub fn verify(seals: &[Row], log: &[Row], keys: &[PublicKey]) -> Report {
         }
     }
 
+    report.trusted = trusted
+        .iter()
+        .filter_map(|seal| seal.proof.as_ref().map(|p| p.hash))
+        .collect();
     report.latest = trusted.last().and_then(|seal| {
         seal.proof.as_ref().map(|proof| Latest {
             seq: seal.seq,

@@ -60,11 +60,11 @@ async function cron(time) {
 const seals = () => stack.sql('SELECT id, first_id, last_id, row_count, purged_through, signature FROM audit_seals ORDER BY id');
 
 /** Runs `gatekeeper audit verify` on `json` (an export, as text); resolves to its exit code and output. */
-async function verify(json, name) {
+async function verify(json, name, extra = []) {
   const file = join(stack.state, `${name}.json`);
   writeFileSync(file, json);
   try {
-    const { stdout } = await run(CLI, ['audit', 'verify', '--key', stack.sealKey.public, file]);
+    const { stdout } = await run(CLI, ['audit', 'verify', '--key', stack.sealKey.public, ...extra, file]);
     return { code: 0, stdout };
   } catch (err) {
     if (typeof err.code !== 'number') throw err;
@@ -152,6 +152,23 @@ test('an edited, a deleted and an inserted row are each named', async () => {
   );
   assert.equal(inserted.code, 1);
   assert.match(inserted.stdout, new RegExp(`^TAMPERED: row 4 was inserted: seal ${seal} does not list it$`, 'm'));
+});
+
+test('removing the newest seals with their rows shows against a seal hash kept elsewhere', async () => {
+  const json = await stack.export(EXPORT);
+  const latest = /latest seal: \d+ .*hash ([0-9a-f]{64})/.exec((await verify(json, 'before-truncation')).stdout)[1];
+  assert.equal((await verify(json, 'expected', ['--expect', latest])).code, 0);
+
+  // Drop the newest seal and every row it sealed: the chain that is left is still consistent.
+  const sets = JSON.parse(json);
+  const newest = sets[1].results.at(-1);
+  sets[1].results.pop();
+  sets[0].results = sets[0].results.filter((r) => r.id < newest.first_id);
+  const truncated = JSON.stringify(sets);
+  assert.equal((await verify(truncated, 'truncated')).code, 0, 'undetectable from the export alone');
+  const caught = await verify(truncated, 'truncated-expect', ['--expect', latest]);
+  assert.equal(caught.code, 1);
+  assert.match(caught.stdout, /TAMPERED: no seal has the expected hash/);
 });
 
 test('the database refuses to change a sealed row, and completes an unsealed one', async () => {
