@@ -11,6 +11,8 @@ CACHE="${S3GK_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/s3-gatekeeper}"
 
 WORKER_BUILD_VERSION="0.8.7"
 S3S_FS_VERSION="0.14.1"
+# A second S3-compatible server, for what s3s-fs does not do: conditional GETs and region checks.
+GARAGE_VERSION="2.5.0"
 # wasm-bindgen-cli must match the wasm-bindgen library exactly, so it is read from Cargo.lock.
 WASM_BINDGEN_VERSION="$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' "$ROOT/Cargo.lock")"
 
@@ -21,6 +23,7 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$CACHE/target}"
 WORKER_BUILD_BIN="$TOOLS/worker-build-$WORKER_BUILD_VERSION/bin/worker-build"
 WASM_BINDGEN_BIN="$TOOLS/wasm-bindgen-$WASM_BINDGEN_VERSION/bin/wasm-bindgen"
 S3S_FS_BIN="$TOOLS/s3s-fs-$S3S_FS_VERSION/bin/s3s-fs"
+GARAGE_BIN="$TOOLS/garage-$GARAGE_VERSION/bin/garage"
 export WASM_BINDGEN_BIN
 
 # wrangler must never stop to ask a question or phone home.

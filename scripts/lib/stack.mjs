@@ -18,7 +18,7 @@ export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 // Settings of scripts/env.sh, read once so the two never disagree.
 const env = await (async () => {
-  const names = ['CACHE', 'S3S_FS_BIN', 'LOCAL_S3_ACCESS_KEY', 'LOCAL_S3_SECRET_KEY', 'LOCAL_S3_BUCKET'];
+  const names = ['CACHE', 'S3S_FS_BIN', 'GARAGE_BIN', 'LOCAL_S3_ACCESS_KEY', 'LOCAL_S3_SECRET_KEY', 'LOCAL_S3_BUCKET'];
   const script = `source scripts/env.sh; ${names.map((n) => `echo "$${n}"`).join('; ')}`;
   const { stdout } = await run('bash', ['-c', script], { cwd: ROOT });
   return Object.fromEntries(stdout.trim().split('\n').map((v, i) => [names[i], v]));
@@ -158,6 +158,62 @@ export async function startS3({ dir, objects = {}, log }) {
     throw err;
   }
   return { url: `http://127.0.0.1:${port}`, dataDir: dir, process, stop: () => stopProcess(process) };
+}
+
+/**
+ * Starts garage, a second S3-compatible server that verifies SigV4 and, unlike s3s-fs, evaluates
+ * conditional GETs and checks the region. One node on loopback, with the demo bucket and a key
+ * made from fixed local credentials (garage's own formats). Point a stack at it with
+ * `garageSettings(garage)`.
+ */
+export async function startGarage({ dir, region = 'us-east-1', log } = {}) {
+  const root = dir ?? mkdtempSync(join(tmpdir(), 's3gk-garage-'));
+  mkdirSync(root, { recursive: true });
+  const [s3Port, rpcPort] = [await freePort(), await freePort()];
+  const config = join(root, 'garage.toml');
+  writeFileSync(
+    config,
+    [
+      `metadata_dir = "${join(root, 'meta')}"`,
+      `data_dir = "${join(root, 'data')}"`,
+      'db_engine = "sqlite"',
+      'replication_factor = 1',
+      `rpc_bind_addr = "127.0.0.1:${rpcPort}"`,
+      `rpc_public_addr = "127.0.0.1:${rpcPort}"`,
+      `rpc_secret = "${'5e'.repeat(32)}"`,
+      '[s3_api]',
+      `s3_region = "${region}"`,
+      `api_bind_addr = "127.0.0.1:${s3Port}"`,
+      '',
+    ].join('\n'),
+  );
+  const credentials = { accessKey: `GK${'0a'.repeat(12)}`, secretKey: '5ec7e7'.repeat(10) + '5ec7' };
+  const server = start('garage', env.GARAGE_BIN, ['-c', config, 'server', '--single-node', '--default-bucket'], {
+    env: {
+      ...process.env,
+      GARAGE_DEFAULT_ACCESS_KEY: credentials.accessKey,
+      GARAGE_DEFAULT_SECRET_KEY: credentials.secretKey,
+      GARAGE_DEFAULT_BUCKET: LOCAL.bucket,
+      GARAGE_ALLOW_WORLD_READABLE_SECRETS: 'true',
+    },
+  }, log);
+  try {
+    await waitFor(server, answers(`http://127.0.0.1:${s3Port}/`), 30000);
+  } catch (err) {
+    await stopProcess(server);
+    throw err;
+  }
+  return { url: `http://127.0.0.1:${s3Port}`, region, ...credentials, stop: () => stopProcess(server) };
+}
+
+/** Settings that point a stack at a garage started by `startGarage`. */
+export function garageSettings(garage) {
+  return {
+    S3_ENDPOINT: garage.url,
+    S3_REGION: garage.region,
+    AWS_ACCESS_KEY_ID: garage.accessKey,
+    AWS_SECRET_ACCESS_KEY: garage.secretKey,
+  };
 }
 
 /**

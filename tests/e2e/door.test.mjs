@@ -79,8 +79,8 @@ test('the caller IP comes only from CF-Connecting-IP; forwarding headers are ign
   assert.equal(spoofedDeny.status, 200, 'a forwarded header cannot get a caller denied either');
 });
 
-// s3s-fs does not evaluate If-None-Match or If-Match on GetObject, so 304 and 412 cannot be
-// shown against it; the core's tests cover how they are passed through and mapped.
+// s3s-fs does not evaluate If-None-Match or If-Match on GetObject; 304 and 412 are shown against
+// garage, in conditional.test.mjs.
 test('HEAD and ranges pass through: 200 with headers, 206, 416', async () => {
   const get = await stack.grant({ object: 'data/table.csv' });
   const head = await stack.grant({ op: 'head', object: 'data/table.csv' });
