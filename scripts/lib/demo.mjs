@@ -2,11 +2,14 @@
 // the gatekeeper running for you to try until Ctrl-C, with the example vendor server and page
 // (examples/vendor-node/server.mjs, examples/browser) to try it from a browser.
 
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { startStack, freePort, ROOT, LOCAL, CLI } from './stack.mjs';
+
+const run = promisify(execFile);
 
 const bold = (s) => `\x1b[1m${s}\x1b[0m`;
 const KEY = 'reports/2026/q3-summary.csv';
@@ -60,7 +63,8 @@ console.log(bold('==> Starting s3s-fs (local S3) and the gatekeeper in workerd (
 const stack = await startStack({
   dir,
   objects: { [KEY]: REPORT },
-  vars: { ALLOWED_ORIGINS: JSON.stringify([pageOrigin]) },
+  // Sealing normally waits 15 minutes for rows to settle; the demo seals at once to show it.
+  vars: { ALLOWED_ORIGINS: JSON.stringify([pageOrigin]), AUDIT_SEAL_GRACE_SECONDS: '0' },
 });
 const scripts = [];
 
@@ -100,6 +104,14 @@ const rows = await stack.sql(
   'SELECT id, time_ms, operation, object_key, decision, status, s3_status, bytes_out, ip, sub FROM audit_log ORDER BY id',
 );
 console.table(rows);
+
+console.log(bold('\n==> Sealing the log (the cron trigger, run by hand) and verifying an export'));
+await stack.cron();
+const exportFile = join(dir, 'audit-export.json');
+writeFileSync(exportFile, await stack.export('SELECT * FROM audit_log ORDER BY id; SELECT * FROM audit_seals ORDER BY id'));
+const verified = await run(CLI, ['audit', 'verify', '--key', stack.sealKey.public, exportFile]);
+console.log(verified.stdout.trimEnd().replace(/^/gm, '    '));
+console.log(`    (${CLI} audit verify --key ${stack.sealKey.public} ${exportFile})`);
 
 console.log(bold('\n==> Starting the example vendor server and page (examples/vendor-node/server.mjs, examples/browser)'));
 // The demo user's session with the vendor's application: what signing in would give.
