@@ -203,7 +203,11 @@ export async function startGarage({ dir, region = 'us-east-1', log } = {}) {
     await stopProcess(server);
     throw err;
   }
-  return { url: `http://127.0.0.1:${s3Port}`, region, ...credentials, stop: () => stopProcess(server) };
+  const stop = async () => {
+    await stopProcess(server);
+    if (!dir) rmSync(root, { recursive: true, force: true });
+  };
+  return { url: `http://127.0.0.1:${s3Port}`, region, ...credentials, stop };
 }
 
 /** Settings that point a stack at a garage started by `startGarage`. */
@@ -235,6 +239,9 @@ export async function startStack({ vars = {}, signers = [], objects = {}, log, d
   const children = [];
   const stop = async () => {
     await Promise.all(children.map(stopProcess));
+    // A state folder made here is temporary (objects in it can be hundreds of MiB); one the
+    // caller named (the demo's) is kept to look at.
+    if (!dir) rmSync(state, { recursive: true, force: true });
   };
   try {
     // Signing keys for this run only; `vendor` is trusted by default.
@@ -402,6 +409,7 @@ export async function startMiniflare({ vars = {}, objects = {} } = {}) {
       async stop() {
         await mf.dispose();
         await s3.stop();
+        rmSync(dir, { recursive: true, force: true });
       },
     };
   } catch (err) {
