@@ -24,6 +24,15 @@ impl From<Option<String>> for SqlValue {
     }
 }
 
+impl From<Option<u64>> for SqlValue {
+    /// Counts and sizes; one beyond the range of an SQL integer (never seen in practice) is clamped.
+    fn from(v: Option<u64>) -> Self {
+        v.map_or(Self::Null, |n| {
+            Self::Integer(i64::try_from(n).unwrap_or(i64::MAX))
+        })
+    }
+}
+
 impl From<Option<i64>> for SqlValue {
     fn from(v: Option<i64>) -> Self {
         v.map_or(Self::Null, Self::Integer)
@@ -122,12 +131,11 @@ pub const COMPLETE_SQL: &str = concat!(
 impl AuditRecord {
     /// The parameters of [`COMPLETE_SQL`] for the row `id`.
     pub fn completion_params(&self, id: i64) -> Vec<SqlValue> {
-        let int = |v: Option<u64>| SqlValue::from(v.map(|n| i64::try_from(n).unwrap_or(i64::MAX)));
         vec![
             SqlValue::Text(self.decision.to_owned()),
             SqlValue::Integer(self.status.into()),
             SqlValue::from(self.s3_status.map(i64::from)),
-            int(self.duration_ms),
+            SqlValue::from(self.duration_ms),
             SqlValue::Integer(id),
         ]
     }
@@ -154,7 +162,6 @@ impl AuditRecord {
     pub fn params(&self) -> Vec<SqlValue> {
         let text =
             |v: &Option<String>, max| SqlValue::from(v.as_deref().map(|s| cut(s, max).to_owned()));
-        let int = |v: Option<u64>| SqlValue::from(v.map(|n| i64::try_from(n).unwrap_or(i64::MAX)));
         vec![
             SqlValue::Integer(self.time_ms),
             SqlValue::Text(cut(&self.request_id, 64).to_owned()),
@@ -164,9 +171,9 @@ impl AuditRecord {
             SqlValue::Text(self.decision.to_owned()),
             SqlValue::Integer(self.status.into()),
             SqlValue::from(self.s3_status.map(i64::from)),
-            int(self.bytes_in),
-            int(self.bytes_out),
-            int(self.duration_ms),
+            SqlValue::from(self.bytes_in),
+            SqlValue::from(self.bytes_out),
+            SqlValue::from(self.duration_ms),
             text(&self.ip, 64),
             text(&self.country, 8),
             SqlValue::from(self.asn.map(i64::from)),

@@ -56,21 +56,22 @@ fn a_minted_grant_inspects_as_valid_and_a_wrong_audience_is_explained() {
     let dir = scratch("inspect");
     let (key, entry) = keygen(&dir);
     let keys = format!("[{entry}]");
-    let minted = gatekeeper(&[
-        "grant",
-        "--key",
-        key.to_str().unwrap(),
-        "--aud",
-        "acme",
-        "--op",
-        "put",
-        "--object",
-        "a b.csv",
-        "--sub",
-        "u-1",
-        "--max-size",
-        "10",
-    ]);
+    // A grant from `key` for user u-1 at gatekeeper "acme" on "a b.csv", with `extra` flags.
+    let grant = |extra: &[&str]| {
+        let base = [
+            "grant",
+            "--key",
+            key.to_str().unwrap(),
+            "--aud",
+            "acme",
+            "--object",
+            "a b.csv",
+            "--sub",
+            "u-1",
+        ];
+        gatekeeper(&[&base[..], extra].concat())
+    };
+    let minted = grant(&["--op", "put", "--max-size", "10"]);
     assert!(minted.status.success(), "{minted:?}");
     let token = stdout(&minted).trim().to_owned();
 
@@ -92,21 +93,7 @@ fn a_minted_grant_inspects_as_valid_and_a_wrong_audience_is_explained() {
         stdout(&wrong)
     );
 
-    let curl = gatekeeper(&[
-        "grant",
-        "--key",
-        key.to_str().unwrap(),
-        "--aud",
-        "acme",
-        "--op",
-        "get",
-        "--object",
-        "a b.csv",
-        "--sub",
-        "u-1",
-        "--curl",
-        "https://gk.example/",
-    ]);
+    let curl = grant(&["--op", "get", "--curl", "https://gk.example/"]);
     let line = stdout(&curl);
     assert!(
         line.starts_with("curl -fsS -H 'Authorization: Bearer v4.public."),

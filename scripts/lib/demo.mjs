@@ -2,14 +2,20 @@
 // the gatekeeper running for you to try until Ctrl-C, with the example vendor server and page
 // (examples/vendor-node/server.mjs, examples/browser) to try it from a browser.
 
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { startStack, freePort, ROOT, LOCAL, CLI } from './stack.mjs';
+import { startStack, startScript, freePort, ROOT, LOCAL, CLI } from './stack.mjs';
 
 const run = promisify(execFile);
+
+/** Shows a script's output (a fault, say) as it comes, under its name; not its start-up line. */
+const shown = (label) => (text) => {
+  const lines = text.split('\n').filter((line) => line && !line.startsWith('listening on '));
+  for (const line of lines) console.log(`    [${label}] ${line}`);
+};
 
 const bold = (s) => `\x1b[1m${s}\x1b[0m`;
 const KEY = 'reports/2026/q3-summary.csv';
@@ -18,41 +24,6 @@ const REPORT = 'region,quarter,revenue\nEMEA,Q3,1204500\nAMER,Q3,2310750\nAPAC,Q
 const dir = join(ROOT, '.local', 'demo');
 rmSync(dir, { recursive: true, force: true });
 const USER = 'demo-user';
-
-/** Starts a Node script that prints `listening on URL` first; resolves to it with that URL. */
-async function startScript(label, script, args, env = {}) {
-  const child = spawn(process.execPath, [join(ROOT, script), ...args], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.exited = new Promise((resolve) => child.once('exit', resolve));
-  const read = (chunk) => {
-    output += chunk;
-  };
-  child.stdout.on('data', read);
-  child.stderr.on('data', read);
-  child.url = await new Promise((resolve, reject) => {
-    child.stdout.on('data', () => {
-      const match = /^listening on (http:\/\/\S+)$/m.exec(output);
-      if (match) resolve(match[1]);
-    });
-    child.exited.then((code) => reject(new Error(`${label} exited (${code}):\n${output}`)));
-  });
-  child.stdout.off('data', read);
-  child.stderr.off('data', read);
-  // Later output (a fault, say) is shown as it comes.
-  const show = (chunk) => process.stdout.write(chunk.toString().replace(/^(?=.)/gm, `    [${label}] `));
-  child.stdout.on('data', show);
-  child.stderr.on('data', show);
-  return child;
-}
-
-async function stopScript(child) {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  child.kill('SIGTERM');
-  await child.exited;
-}
 
 // The page's origin must be in ALLOWED_ORIGINS when the gatekeeper starts, so its port is
 // chosen now and the page server started on it later.
@@ -73,7 +44,7 @@ const stop = async (status = 0) => {
   if (stopping) return;
   stopping = true;
   console.log('\nStopping the page, the vendor server, the gatekeeper and s3s-fs...');
-  await Promise.all(scripts.map(stopScript));
+  await Promise.all(scripts.map((script) => script.stop()));
   await stack.stop();
   process.exit(status);
 };
@@ -127,11 +98,11 @@ try {
     PORT: '0',
     DEMO_SESSION: session,
     DEMO_USER: USER,
-  });
+  }, shown('vendor server'));
   scripts.push(vendor);
   const pageConfig = join(dir, 'page-config.json');
   writeFileSync(pageConfig, JSON.stringify({ vendor: vendor.url, session, report: KEY }, null, 2) + '\n');
-  const page = await startScript('page', 'examples/browser/serve.mjs', ['--port', String(pagePort), '--config', pageConfig]);
+  const page = await startScript('page', 'examples/browser/serve.mjs', ['--port', String(pagePort), '--config', pageConfig], {}, shown('page'));
   scripts.push(page);
   pageUrl = `${page.url}/`;
   console.log(`    vendor server: ${vendor.url} (user "${USER}", session ${session})`);

@@ -128,6 +128,34 @@ function dotenv(vars) {
     .join('\n');
 }
 
+/**
+ * Starts a Node script of the project (the example vendor server or page server) that prints
+ * `listening on URL` first, and resolves to its URL, its output and a `stop()`. Later output goes
+ * to `log`.
+ */
+export async function startScript(label, script, args = [], env = {}, log) {
+  const child = start(label, process.execPath, [join(ROOT, script), ...args], { env: { ...process.env, ...env } }, log);
+  const listening = () => /^listening on (http:\/\/\S+)$/m.exec(child.output())?.[1];
+  try {
+    await waitFor(child, async () => Boolean(listening()), 15000);
+  } catch (err) {
+    await stopProcess(child);
+    throw err;
+  }
+  return { url: listening(), output: child.output, stop: () => stopProcess(child) };
+}
+
+/** Mints a grant with the CLI, signed by the secret key in `keyFile`. */
+async function mintGrant(keyFile, { op = 'get', object, prefix, sub = 'user-1', ttl = 300, jti, aud = LOCAL.audience, extra = [] }) {
+  const args = ['grant', '--key', keyFile, '--aud', aud, '--op', op, '--sub', sub, '--ttl', String(ttl)];
+  if (object !== undefined) args.push('--object', object);
+  if (prefix !== undefined) args.push('--prefix', prefix);
+  if (jti !== undefined) args.push('--jti', jti);
+  args.push(...extra);
+  const { stdout } = await run(CLI, args);
+  return stdout.trim();
+}
+
 /** Makes a signing key with the CLI: the secret in `file`, and its public key and id. */
 export async function keygen(file) {
   rmSync(file, { force: true });
@@ -326,15 +354,7 @@ export async function startStack({ vars = {}, signers = [], objects = {}, log, d
         return result;
       },
       /** Mints a grant with the CLI, signed by `signer` (default: the vendor key). */
-      async grant({ op = 'get', object, prefix, sub = 'user-1', ttl = 300, jti, aud = LOCAL.audience, signer = 'vendor', extra = [] } = {}) {
-        const args = ['grant', '--key', keys[signer].file, '--aud', aud, '--op', op, '--sub', sub, '--ttl', String(ttl)];
-        if (object !== undefined) args.push('--object', object);
-        if (prefix !== undefined) args.push('--prefix', prefix);
-        if (jti !== undefined) args.push('--jti', jti);
-        args.push(...extra);
-        const { stdout } = await run(CLI, args);
-        return stdout.trim();
-      },
+      grant: ({ signer = 'vendor', ...grant } = {}) => mintGrant(keys[signer].file, grant),
       /** Runs the cron trigger as if scheduled at `time` (ms since the epoch); resolves to its outcome. */
       async cron(time = Date.now()) {
         const res = await fetch(`${url}/cdn-cgi/handler/scheduled?cron=${encodeURIComponent('*/10 * * * *')}&time=${time}`);
@@ -402,10 +422,7 @@ export async function startMiniflare({ vars = {}, objects = {} } = {}) {
       key,
       dataDir: s3.dataDir,
       /** Mints a grant with the CLI. */
-      async grant({ op = 'get', object, sub = 'user-1' }) {
-        const { stdout } = await run(CLI, ['grant', '--key', key.file, '--aud', LOCAL.audience, '--op', op, '--object', object, '--sub', sub]);
-        return stdout.trim();
-      },
+      grant: (grant) => mintGrant(key.file, grant),
       async stop() {
         await mf.dispose();
         await s3.stop();

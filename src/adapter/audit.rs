@@ -8,7 +8,7 @@
 use std::cell::RefCell;
 
 use worker::wasm_bindgen::JsValue;
-use worker::{D1Database, Date, Env};
+use worker::{D1Database, D1PreparedStatement, Date, Env};
 
 use crate::Error;
 use crate::audit::{
@@ -61,12 +61,11 @@ impl<'a> Trail<'a> {
         self.record.decision = "allowed";
         self.record.status = status;
         self.record.duration_ms = Some(self.elapsed_ms());
-        let params: Vec<JsValue> = self.record.params().into_iter().map(js).collect();
-        let statement = self
-            .db()?
-            .prepare(INSERT_RETURNING_SQL)
-            .bind(&params)
-            .map_err(|_| Error::audit_unavailable())?;
+        let row = Statement {
+            sql: INSERT_RETURNING_SQL.to_owned(),
+            params: self.record.params(),
+        };
+        let statement = prepare(&self.db()?, row).map_err(|_| Error::audit_unavailable())?;
         let inserted = statement.first::<Inserted>(None).await.map_err(|db| {
             worker::console_error!("audit write failed; refusing to serve: {db}");
             Error::audit_unavailable()
@@ -93,10 +92,7 @@ impl<'a> Trail<'a> {
         let statements = [Some(replay::purge(self.record.time_ms)), spend, Some(row)]
             .into_iter()
             .flatten()
-            .map(|s| {
-                let params: Vec<JsValue> = s.params.into_iter().map(js).collect();
-                db.prepare(s.sql).bind(&params)
-            })
+            .map(|s| prepare(&db, s))
             .collect::<worker::Result<Vec<_>>>()
             .map_err(|_| Error::audit_unavailable())?;
         let results = match db.batch(statements).await {
@@ -151,15 +147,7 @@ impl<'a> Trail<'a> {
             }
             (None, Ok(_)) => return,
         };
-        let params: Vec<JsValue> = statement.params.into_iter().map(js).collect();
-        let written = match self.db() {
-            Ok(db) => match db.prepare(statement.sql).bind(&params) {
-                Ok(statement) => statement.run().await.map(drop).map_err(|e| e.to_string()),
-                Err(e) => Err(e.to_string()),
-            },
-            Err(e) => Err(e.to_string()),
-        };
-        if let Err(db) = written {
+        if let Err(db) = run(self.env, statement).await {
             worker::console_error!("audit write failed after the outcome was decided: {db}");
         }
     }
@@ -173,24 +161,34 @@ impl<'a> Trail<'a> {
 
 /// Records, once a read's stream has ended, whether the caller got all of it.
 pub(super) async fn stream_ended(env: Env, id: i64, complete: bool) {
-    let params = [
-        js(SqlValue::Integer(i64::from(complete))),
-        js(SqlValue::Integer(id)),
-    ];
-    let written = match env.d1(BINDING) {
-        Ok(db) => match db.prepare(STREAM_END_SQL).bind(&params) {
-            Ok(statement) => statement.run().await.map(drop),
-            Err(e) => Err(e),
-        },
-        Err(e) => Err(e),
+    let statement = Statement {
+        sql: STREAM_END_SQL.to_owned(),
+        params: vec![
+            SqlValue::Integer(i64::from(complete)),
+            SqlValue::Integer(id),
+        ],
     };
-    if let Err(db) = written {
+    if let Err(db) = run(&env, statement).await {
         worker::console_error!("recording the end of a stream failed: {db}");
     }
 }
 
+/// Runs one statement whose outcome the request does not wait on.
+async fn run(env: &Env, statement: Statement) -> worker::Result<()> {
+    prepare(&env.d1(BINDING)?, statement)?.run().await.map(drop)
+}
+
+/// A statement bound to its parameters, ready to run or to batch.
+pub(super) fn prepare(
+    db: &D1Database,
+    statement: Statement,
+) -> worker::Result<D1PreparedStatement> {
+    let params: Vec<JsValue> = statement.params.into_iter().map(js).collect();
+    db.prepare(statement.sql).bind(&params)
+}
+
 /// A parameter as D1 binds it.
-pub(super) fn js(value: SqlValue) -> JsValue {
+fn js(value: SqlValue) -> JsValue {
     match value {
         SqlValue::Null => JsValue::NULL,
         // D1 binds JavaScript numbers; every integer in a record is far below 2^53.

@@ -31,13 +31,14 @@ pub(super) fn caller(request: &Request) -> Caller {
 /// The parts of the audit record known on arrival.
 pub(super) fn audit_base(request: &Request, caller: &Caller, arrived_ms: u64) -> AuditRecord {
     let header = |name: &str| request.headers().get(name).ok().flatten();
+    let cf = request.cf();
     AuditRecord {
         time_ms: i64::try_from(arrived_ms).unwrap_or(i64::MAX),
         request_id: header("cf-ray").unwrap_or_else(random_id),
         ip: caller.ip.map(|ip| ip.to_string()),
-        country: request.cf().and_then(worker::Cf::country),
-        asn: request.cf().and_then(worker::Cf::asn),
-        colo: request.cf().map(worker::Cf::colo),
+        country: cf.and_then(worker::Cf::country),
+        asn: cf.and_then(worker::Cf::asn),
+        colo: cf.map(worker::Cf::colo),
         user_agent: header("user-agent"),
         origin: header("origin"),
         decision: "internal",
@@ -81,17 +82,15 @@ pub(super) fn to_http(request: &Request) -> Result<http::Request<()>, Error> {
 /// chunked encoding (S3 refuses a PUT without a length), and errors the upload if the caller
 /// sends a byte more or less. The body is piped in JavaScript, never copied into the Worker.
 pub(super) fn fixed_length_body(request: &Request, length: u64) -> Result<JsValue, Error> {
-    use worker::js_sys::BigInt;
-    use worker::worker_sys::FixedLengthStream;
-
-    let fixed =
-        FixedLengthStream::new_big_int(BigInt::from(length)).map_err(|_| Error::internal())?;
-    match request.inner().body() {
-        // The pipe's promise settles when the stream ends; a failure surfaces as a failed fetch.
-        Some(body) => drop(body.pipe_to(&fixed.writable())),
-        None => drop(fixed.writable().close()),
-    }
-    Ok(fixed.readable().into())
+    // The pipe's promise settles when the stream ends; a failure surfaces as a failed fetch.
+    let readable = if let Some(body) = request.inner().body() {
+        pipe_fixed(&body, length)?.0
+    } else {
+        let fixed = fixed_length(length)?;
+        drop(fixed.writable().close());
+        fixed.readable()
+    };
+    Ok(readable.into())
 }
 
 /// Pipes `stream` through a native stream of exactly `length` bytes, returning its readable side
@@ -100,13 +99,16 @@ pub(super) fn pipe_fixed(
     stream: &ReadableStream,
     length: u64,
 ) -> Result<(ReadableStream, worker::js_sys::Promise), Error> {
-    use worker::js_sys::BigInt;
-    use worker::worker_sys::FixedLengthStream;
-
-    let fixed =
-        FixedLengthStream::new_big_int(BigInt::from(length)).map_err(|_| Error::internal())?;
+    let fixed = fixed_length(length)?;
     let piped = stream.pipe_to(&fixed.writable());
     Ok((fixed.readable(), piped))
+}
+
+/// The runtime's native `FixedLengthStream`: no byte passes through the Worker, and a stream
+/// that ends short of, or runs past, `length` fails.
+fn fixed_length(length: u64) -> Result<worker::worker_sys::FixedLengthStream, Error> {
+    worker::worker_sys::FixedLengthStream::new_big_int(worker::js_sys::BigInt::from(length))
+        .map_err(|_| Error::internal())
 }
 
 /// Sends the signed request to S3, with `body` for an upload, and waits at most `timeout` for

@@ -4,10 +4,9 @@
 
 use std::fmt;
 
-use worker::wasm_bindgen::JsValue;
-use worker::{D1Database, D1PreparedStatement, Env};
+use worker::{D1Database, Env};
 
-use super::audit::{BINDING, js};
+use super::audit::{BINDING, prepare};
 use crate::audit::Statement;
 use crate::seal::{MalformedSeal, Row, Seal, SealError, Sealer};
 
@@ -107,9 +106,4 @@ async fn finish_pending(db: &D1Database, sealer: &Sealer) -> Result<(), RunError
 async fn seal(db: &D1Database, statement: Statement) -> Result<Option<Seal>, RunError> {
     let rows: Vec<Row> = prepare(db, statement)?.all().await?.results()?;
     Ok(rows.first().map(Seal::from_row).transpose()?)
-}
-
-fn prepare(db: &D1Database, statement: Statement) -> worker::Result<D1PreparedStatement> {
-    let params: Vec<JsValue> = statement.params.into_iter().map(js).collect();
-    db.prepare(statement.sql).bind(&params)
 }

@@ -5,13 +5,12 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { startStack, freePort, LOCAL, ROOT } from '../../scripts/lib/stack.mjs';
+import { startStack, startScript, freePort, LOCAL } from '../../scripts/lib/stack.mjs';
 
 const REPORT_KEY = 'reports/2026/q3-summary.csv';
 const REPORT = 'region,quarter,revenue,owner\nEMEA,Q3,1204500,"Dubois, A."\nAMER,Q3,2310750,"J. ""JJ"" Ortiz"\nAPAC,Q3,987250,Tanaka\n';
@@ -26,44 +25,6 @@ let pageUrl;
 let pageOrigin;
 let tmp;
 
-/** Starts a Node script that prints `listening on URL` first, and returns it with that URL. */
-async function startScript(script, args, env) {
-  const child = spawn(process.execPath, [join(ROOT, script), ...args], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.exited = new Promise((resolve) => child.once('exit', resolve));
-  child.output = () => output;
-  const url = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${script} did not start in time:\n${output}`)), 15000);
-    const read = (chunk) => {
-      output += chunk;
-      const match = /^listening on (http:\/\/\S+)$/m.exec(output);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match[1]);
-      }
-    };
-    child.stdout.on('data', read);
-    child.stderr.on('data', read);
-    child.exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`${script} exited (${code}):\n${output}`));
-    });
-  });
-  child.url = url;
-  return child;
-}
-
-async function stopScript(child) {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-  await child.exited;
-  clearTimeout(timer);
-}
-
 before(async () => {
   tmp = mkdtempSync(join(tmpdir(), 's3gk-browser-'));
   // The page's origin must be allowed when the gatekeeper starts, so its port is chosen first.
@@ -73,7 +34,7 @@ before(async () => {
     vars: { ALLOWED_ORIGINS: JSON.stringify([pageOrigin]) },
     objects: { [REPORT_KEY]: REPORT },
   });
-  vendor = await startScript('examples/vendor-node/server.mjs', [], {
+  vendor = await startScript('vendor server', 'examples/vendor-node/server.mjs', [], {
     VENDOR_SECRET_KEY: readFileSync(stack.keys.vendor.file, 'utf8'),
     VENDOR_KEY_ID: stack.keys.vendor.id,
     GATEKEEPER_ID: LOCAL.audience,
@@ -85,7 +46,7 @@ before(async () => {
   });
   const config = join(tmp, 'config.json');
   writeFileSync(config, JSON.stringify({ vendor: vendor.url, session: SESSION, report: REPORT_KEY }));
-  pageServer = await startScript('examples/browser/serve.mjs', ['--port', String(pagePort), '--config', config]);
+  pageServer = await startScript('page', 'examples/browser/serve.mjs', ['--port', String(pagePort), '--config', config]);
   pageUrl = `${pageServer.url}/`;
   assert.equal(pageServer.url, pageOrigin);
   browser = await chromium.launch({
@@ -96,7 +57,7 @@ before(async () => {
 
 after(async () => {
   await browser?.close();
-  await Promise.all([stopScript(vendor), stopScript(pageServer)]);
+  await Promise.all([vendor?.stop(), pageServer?.stop()]);
   await stack?.stop();
   if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
