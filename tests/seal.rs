@@ -10,19 +10,22 @@ mod support;
 use s3_gatekeeper::audit::SqlValue;
 use s3_gatekeeper::grant::{PublicKey, SigningKey};
 use s3_gatekeeper::seal::{
-    Export, Finding, Hash, Note, Policy, Report, Row, SEAL_TEXT_VERSION, Seal, SealProblem, Sealer,
-    Value, verify,
+    Evidence, Export, Finding, Hash, Note, Policy, Report, Row, SEAL_TEXT_VERSION, Seal, SealError,
+    SealProblem, Sealer, Value, verify, verify_with_retention,
 };
 use serde_json::json;
 
 const T0: i64 = 1_780_000_000_000;
 const MINUTE: i64 = 60_000;
+const HOUR: i64 = 60 * MINUTE;
+const DAY: i64 = 24 * HOUR;
 
-/// An `audit_log` row as D1 returns it, NULL columns included.
+/// An `audit_log` row as D1 returns it, NULL columns included. Rows arrive a millisecond apart
+/// from `T0`, so every run an hour later may seal them all.
 fn log_row(id: i64) -> Row {
     [
         ("id", Value::from(id)),
-        ("time_ms", Value::from(T0 + id * 1000)),
+        ("time_ms", Value::from(T0 + id)),
         ("request_id", Value::from(format!("ray-{id}").as_str())),
         ("operation", Value::from("get")),
         ("bucket", Value::from("acme-reports")),
@@ -55,12 +58,14 @@ fn public() -> Vec<PublicKey> {
     vec![support::seal_key().public_key().clone()]
 }
 
-/// A simulated database: the log and the seals, as a cron run would leave them.
+/// A simulated database: the log and the seals, as cron runs would leave them.
 struct Db {
     sealer: Sealer,
     log: Vec<Row>,
     seals: Vec<Seal>,
     next_seq: i64,
+    /// The scheduled time of the next cron run; each run moves it on by ten minutes.
+    clock: i64,
 }
 
 impl Db {
@@ -70,6 +75,7 @@ impl Db {
             log: Vec::new(),
             seals: Vec::new(),
             next_seq: 1,
+            clock: T0 + HOUR,
         }
     }
 
@@ -80,27 +86,70 @@ impl Db {
         }
     }
 
-    /// A cron run: claims every row after the last seal, reads them a page at a time, finishes.
-    fn seal(&mut self, purged_through: i64) -> &Seal {
-        let prev_last = self.seals.last().map_or(0, |s| s.last_id);
-        let last_id = self
-            .log
-            .last()
-            .and_then(Row::id)
+    fn log_end(&self) -> i64 {
+        self.log.last().and_then(Row::id).unwrap_or(0)
+    }
+
+    /// The last row of the newest finished seal before seal `seq` whose cutoff is at least the
+    /// retention period before `scheduled_ms`, as the evidence statement reads it.
+    fn purgeable_through(&self, seq: i64, scheduled_ms: i64) -> i64 {
+        let horizon = scheduled_ms - i64::from(self.sealer.policy().retention_days) * DAY;
+        self.seals
+            .iter()
+            .filter(|s| s.seq < seq && s.proof.is_some() && s.cutoff_ms <= horizon)
+            .map(|s| s.last_id)
+            .max()
             .unwrap_or(0)
-            .max(prev_last);
-        let claim = Seal {
+    }
+
+    /// The claim the cron run at `self.clock` inserts, written out here from what the claim
+    /// statement says: rows up to the cutoff, and retention as far as the policy allows.
+    fn claim(&self) -> Seal {
+        let (prev_last, prev_purged) = self
+            .seals
+            .last()
+            .map_or((0, 0), |s| (s.last_id, s.purged_through));
+        let cutoff_ms = self.clock - i64::from(self.sealer.policy().grace_seconds) * 1000;
+        let up_to = self
+            .log
+            .iter()
+            .find(|r| {
+                r.id().unwrap() > prev_last && r.get("time_ms").as_integer().unwrap() > cutoff_ms
+            })
+            .map_or(self.log_end().max(prev_last), |r| r.id().unwrap() - 1);
+        let purged = prev_purged.max(self.purgeable_through(self.next_seq, self.clock));
+        Seal {
             seq: self.next_seq,
-            scheduled_ms: T0 + self.next_seq * 10 * MINUTE,
-            cutoff_ms: T0 + self.next_seq * 10 * MINUTE - 15 * MINUTE,
+            scheduled_ms: self.clock,
+            cutoff_ms,
             first_id: prev_last + 1,
-            last_id,
-            purged_through,
+            last_id: up_to
+                .min(prev_last + s3_gatekeeper::seal::MAX_ROWS_PER_SEAL)
+                .max(prev_last),
+            purged_through: purged.min(prev_last),
             proof: None,
-        };
-        // Numbers may skip: a repeated run uses one up.
-        self.next_seq += 2;
-        let mut sealing = self.sealer.begin(claim, self.seals.last()).unwrap();
+        }
+    }
+
+    /// What the cron run reads before finishing `claim`.
+    fn evidence(&self, claim: &Seal) -> Evidence {
+        Evidence {
+            purgeable_through: self.purgeable_through(claim.seq, claim.scheduled_ms),
+            log_end: self.log_end(),
+            now_ms: self.clock,
+        }
+    }
+
+    /// A cron run: claims every row after the last seal, reads them a page at a time, finishes.
+    fn seal(&mut self) -> &Seal {
+        let claim = self.claim();
+        self.finish(claim).unwrap()
+    }
+
+    /// Finishes `claim` as the cron run would: checks it, reads its rows, signs.
+    fn finish(&mut self, claim: Seal) -> Result<&Seal, SealError> {
+        let evidence = self.evidence(&claim);
+        let mut sealing = self.sealer.begin(claim, self.seals.last(), evidence)?;
         while let Some(page) = sealing.next_page() {
             let [
                 SqlValue::Integer(after),
@@ -117,17 +166,20 @@ impl Db {
                 .take(usize::try_from(limit).unwrap())
                 .cloned()
                 .collect();
-            sealing.add(&rows).unwrap();
+            sealing.add(&rows)?;
         }
-        let (seal, statement) = sealing.finish().unwrap();
+        let (seal, statement) = sealing.finish()?;
         assert!(statement.sql.starts_with("UPDATE audit_seals SET"));
         assert!(
             statement
                 .sql
                 .ends_with("WHERE id = ?1 AND signature IS NULL")
         );
+        // Numbers may skip: a repeated run uses one up.
+        self.next_seq += 2;
+        self.clock += 10 * MINUTE;
         self.seals.push(seal);
-        self.seals.last().unwrap()
+        Ok(self.seals.last().unwrap())
     }
 
     /// Retention up to `through`, as the statements the sealer builds would apply it.
@@ -138,6 +190,12 @@ impl Db {
                 seal.proof.as_mut().unwrap().manifest = None;
             }
         }
+    }
+
+    /// Half a year on: the next run is `after` later than the retention period after the first
+    /// seal's run.
+    fn half_a_year_on(&mut self, after: i64) {
+        self.clock = self.seals[0].scheduled_ms + 180 * DAY + after;
     }
 
     fn seal_rows(&self) -> Vec<Row> {
@@ -153,11 +211,37 @@ impl Db {
 fn sealed() -> Db {
     let mut db = Db::new();
     db.write(1200);
-    db.seal(0);
-    db.seal(0); // nothing arrived: the seal is written anyway
+    db.seal();
+    db.seal(); // nothing arrived: the seal is written anyway
     db.write(300);
-    db.seal(0);
+    db.seal();
     db
+}
+
+/// `sealed()`, then half a year later a fourth seal that lets retention purge the first seal's
+/// rows (the second seal, empty, ends there too), and those rows purged.
+fn purged() -> Db {
+    let mut db = sealed();
+    db.write(10);
+    // The run is half a year after the first seal's; the third seal's cutoff, 20 minutes later
+    // than the first's, is not yet that old.
+    db.half_a_year_on(0);
+    assert_eq!(db.seal().purged_through, 1200);
+    db.purge(1200);
+    db
+}
+
+/// Re-signs the last seal after `change`, as only the holder of the seal key could: a seal the
+/// gatekeeper should never have signed.
+fn resign_last(db: &mut Db, change: impl FnOnce(&mut Seal)) {
+    let seal = db.seals.last_mut().unwrap();
+    change(seal);
+    let mut proof = seal.proof.take().unwrap();
+    let text = seal.text(&proof);
+    let secret = ed25519_compact::KeyPair::from_seed(ed25519_compact::Seed::new([9; 32])).sk;
+    proof.signature = *secret.sign(text.as_bytes(), None);
+    proof.hash = Hash::of(text.as_bytes());
+    seal.proof = Some(proof);
 }
 
 fn first(report: &Report) -> &Finding {
@@ -287,10 +371,7 @@ fn rows_after_the_last_seal_are_not_yet_sealed() {
 
 #[test]
 fn purged_rows_are_told_from_deleted_ones() {
-    let mut db = sealed();
-    db.write(10);
-    db.seal(1200); // retention may delete the first seal's rows
-    db.purge(1200);
+    let db = purged();
     let report = db.verify();
     assert!(report.is_intact(), "{:?}", report.findings());
     assert_eq!(report.purged, 1200);
@@ -307,9 +388,7 @@ fn purged_rows_are_told_from_deleted_ones() {
 
 #[test]
 fn a_row_slipped_into_a_purged_range_is_named() {
-    let mut db = sealed();
-    db.seal(1200);
-    db.purge(1200);
+    let mut db = purged();
     db.log.insert(0, log_row(17));
     assert_eq!(
         db.verify().findings(),
@@ -324,7 +403,8 @@ fn a_row_slipped_into_a_purged_range_is_named() {
 fn a_partly_purged_seal_still_checks_its_remaining_rows() {
     // Retention deletes in batches: mid-way, some of a seal's rows are gone and some are left.
     let mut db = sealed();
-    db.seal(1200);
+    db.half_a_year_on(0);
+    assert_eq!(db.seal().purged_through, 1200);
     db.log.retain(|r| r.id().unwrap() > 600);
     let report = db.verify();
     assert!(report.is_intact());
@@ -452,7 +532,7 @@ fn rows_missing_before_sealing_are_noted() {
     let mut db = Db::new();
     db.write(10);
     db.log.retain(|r| !matches!(r.id(), Some(4..=5)));
-    db.seal(0);
+    db.seal();
     let report = db.verify();
     assert!(report.is_intact());
     assert_eq!(
@@ -541,50 +621,365 @@ fn a_wrangler_export_round_trips() {
 fn sealing_refuses_what_it_cannot_seal_honestly() {
     let sealer = sealer();
     let db = sealed();
+    let done = db.seals[2].clone();
     let claim = |first_id, last_id| Seal {
         seq: 20,
-        scheduled_ms: T0,
-        cutoff_ms: T0,
+        scheduled_ms: done.scheduled_ms + 10 * MINUTE,
+        cutoff_ms: done.scheduled_ms - 5 * MINUTE,
         first_id,
         last_id,
         purged_through: 0,
         proof: None,
     };
-    let done = db.seals[2].clone();
+    let evidence = Evidence {
+        purgeable_through: 0,
+        log_end: 5000,
+        now_ms: done.scheduled_ms + 10 * MINUTE,
+    };
     assert!(
-        sealer.begin(done.clone(), Some(&db.seals[1])).is_err(),
+        sealer
+            .begin(done.clone(), Some(&db.seals[1]), evidence)
+            .is_err(),
         "finished"
     );
     assert!(
-        sealer.begin(claim(1400, 1500), Some(&done)).is_err(),
+        sealer
+            .begin(claim(1400, 1500), Some(&done), evidence)
+            .is_err(),
         "overlaps the previous seal"
     );
     let mut unfinished = done.clone();
     unfinished.proof = None;
     assert!(
-        sealer.begin(claim(1501, 1500), Some(&unfinished)).is_err(),
+        sealer
+            .begin(claim(1501, 1500), Some(&unfinished), evidence)
+            .is_err(),
         "the previous seal must be finished first"
     );
 
-    let mut sealing = sealer.begin(claim(1501, 1510), Some(&done)).unwrap();
+    let begin = || {
+        sealer
+            .begin(claim(1501, 1510), Some(&done), evidence)
+            .unwrap()
+    };
+    let mut sealing = begin();
     let err = sealing.add(&[log_row(1511)]).unwrap_err();
     assert_eq!(
         err.to_string(),
         "audit_log row 1511 was read out of order or out of range"
     );
-    let mut sealing = sealer.begin(claim(1501, 1510), Some(&done)).unwrap();
+    let mut sealing = begin();
     assert!(sealing.add(&[log_row(1502), log_row(1501)]).is_err());
     let mut without_id = log_row(1501);
     without_id.set("id", Value::Null);
-    let mut sealing = sealer.begin(claim(1501, 1510), Some(&done)).unwrap();
+    let mut sealing = begin();
     assert!(sealing.add(&[without_id]).is_err());
 
     // Every page is read before the seal is signed.
-    let mut sealing = sealer.begin(claim(1501, 5000), Some(&done)).unwrap();
+    let mut sealing = sealer
+        .begin(claim(1501, 5000), Some(&done), evidence)
+        .unwrap();
     let page: Vec<Row> = (1501..2501).map(log_row).collect();
     sealing.add(&page).unwrap();
     assert!(sealing.next_page().is_some());
     assert!(sealing.finish().is_err());
+}
+
+/// What `db.finish(claim)` refuses with, as the Worker would log it.
+fn refusal(db: &mut Db, claim: Seal) -> String {
+    match db.finish(claim) {
+        Ok(seal) => panic!(
+            "seal {} was signed, purged through {}",
+            seal.seq, seal.purged_through
+        ),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn a_forged_purge_is_never_signed() {
+    let mut db = sealed();
+    db.write(10);
+    let honest = db.claim();
+    assert_eq!(honest.purged_through, 0, "no row is half a year old yet");
+
+    // Someone with write access to D1 claims that retention may purge everything sealed so far.
+    let mut forged = honest.clone();
+    forged.purged_through = 1500;
+    assert_eq!(
+        refusal(&mut db, forged),
+        "refused to sign seal 7: its purged_through is 1500, but the retention period and the previous seals allow 0"
+    );
+    // Even one row too many.
+    let mut forged = honest.clone();
+    forged.purged_through = 1;
+    assert!(refusal(&mut db, forged).contains("purged_through is 1,"));
+    assert!(db.seals.len() == 3, "nothing was signed");
+
+    // The honest claim is signed, and the forged value is carried into no later seal.
+    assert_eq!(db.finish(honest).unwrap().purged_through, 0);
+    db.write(5);
+    assert_eq!(db.seal().purged_through, 0);
+    assert!(db.verify().is_intact());
+
+    // Half a year on, retention reaches what the policy allows, and no further.
+    db.half_a_year_on(0);
+    let mut forged = db.claim();
+    assert_eq!(forged.purged_through, 1200);
+    forged.purged_through = 1500;
+    assert!(
+        refusal(&mut db, forged).contains("allow 1200"),
+        "past the retention period"
+    );
+    let mut forged = db.claim();
+    forged.purged_through = 0;
+    assert!(
+        refusal(&mut db, forged).contains("purged_through is 0,"),
+        "it never decreases"
+    );
+    assert_eq!(db.seal().purged_through, 1200);
+}
+
+#[test]
+fn a_purge_never_passes_the_previous_seals_rows() {
+    // Even when the policy would allow more (a retention of zero days), a claim may let
+    // retention reach only rows that are sealed already.
+    let mut db = Db::new();
+    db.sealer = Sealer::new(
+        support::seal_key(),
+        Policy {
+            grace_seconds: 900,
+            retention_days: 0,
+        },
+    );
+    db.write(10);
+    db.seal();
+    db.write(10);
+    let mut forged = db.claim();
+    assert_eq!(forged.purged_through, 10);
+    forged.purged_through = 20;
+    assert!(refusal(&mut db, forged).contains("purged_through is 20,"));
+    assert_eq!(db.seal().purged_through, 10);
+}
+
+#[test]
+fn a_claim_with_a_forged_time_is_never_signed() {
+    let mut db = sealed();
+    db.write(10);
+    let honest = db.claim();
+
+    // A cutoff other than the scheduled time less the grace period.
+    let mut forged = honest.clone();
+    forged.cutoff_ms -= 180 * DAY;
+    let said = refusal(&mut db, forged);
+    assert!(
+        said.starts_with("refused to sign seal 7: its cutoff_ms is "),
+        "{said}"
+    );
+    assert!(
+        said.contains(&format!("gives {}", honest.cutoff_ms)),
+        "{said}"
+    );
+
+    // A scheduled time that is not after the previous seal's, or is still to come.
+    let mut forged = honest.clone();
+    forged.scheduled_ms = db.seals[2].scheduled_ms;
+    forged.cutoff_ms = forged.scheduled_ms - 15 * MINUTE;
+    assert!(refusal(&mut db, forged).contains("scheduled_ms"));
+    let mut forged = honest.clone();
+    forged.scheduled_ms += DAY;
+    forged.cutoff_ms += DAY;
+    assert!(refusal(&mut db, forged).contains("scheduled_ms"));
+
+    // A cutoff (and so a scheduled time) going back behind the previous seal's, which would make
+    // retention count that seal's rows as older than they are.
+    let mut db2 = sealed();
+    db2.sealer = Sealer::new(
+        support::seal_key(),
+        Policy {
+            grace_seconds: 3600,
+            retention_days: 180,
+        },
+    );
+    let claim = db2.claim();
+    assert!(refusal(&mut db2, claim).contains("cutoff_ms"));
+
+    assert_eq!(db.seals.len(), 3, "nothing was signed");
+    db.finish(honest).unwrap();
+}
+
+#[test]
+fn a_claim_with_a_forged_range_is_never_signed() {
+    let mut db = sealed();
+    db.write(10);
+    let honest = db.claim();
+    assert_eq!(honest.last_id, 1510);
+
+    // Rows that arrived after the cutoff: row 1511 arrives two hours after the seal's cutoff.
+    let mut late = log_row(1511);
+    late.set("time_ms", honest.cutoff_ms + 2 * HOUR);
+    db.log.push(late);
+    let mut forged = honest.clone();
+    forged.last_id = 1511;
+    assert_eq!(
+        refusal(&mut db, forged),
+        "refused to sign seal 7: audit_log row 1511 arrived after its cutoff_ms"
+    );
+
+    // Ids that no row has yet: rows written later would fall into a sealed range.
+    let mut forged = honest.clone();
+    forged.last_id = 9000;
+    assert!(
+        refusal(&mut db, forged).contains("last_id is 9000, past the last row of the log (1511)")
+    );
+
+    // More rows than one seal may hold.
+    let mut forged = honest.clone();
+    forged.last_id = 1500 + s3_gatekeeper::seal::MAX_ROWS_PER_SEAL + 1;
+    db.write(s3_gatekeeper::seal::MAX_ROWS_PER_SEAL + 10);
+    assert!(refusal(&mut db, forged).contains("more rows than one seal holds"));
+
+    assert_eq!(db.seals.len(), 3, "nothing was signed");
+    assert_eq!(db.finish(honest).unwrap().last_id, 1510);
+}
+
+#[test]
+fn a_claim_left_by_a_run_that_stopped_is_finished_later() {
+    // A run claimed, then stopped before signing; a run an hour later finishes the claim from its
+    // own scheduled time, while more rows have arrived.
+    let mut db = sealed();
+    db.write(10);
+    let claim = db.claim();
+    db.write(20);
+    db.clock += HOUR;
+    let seal = db.finish(claim.clone()).unwrap();
+    assert_eq!((seal.first_id, seal.last_id), (1501, 1510));
+    assert_eq!(seal.scheduled_ms, claim.scheduled_ms);
+    assert!(db.verify().is_intact());
+}
+
+#[test]
+fn the_verifier_requires_purges_to_follow_on() {
+    // purged_through going down.
+    let mut db = purged();
+    db.write(5);
+    db.seal();
+    resign_last(&mut db, |seal| seal.purged_through = 3);
+    let report = db.verify();
+    assert_eq!(
+        report.findings(),
+        [Finding::Seal {
+            seq: 9,
+            problem: SealProblem::PurgeDecreased {
+                purged_through: 3,
+                previous: 1200
+            }
+        }]
+    );
+    assert_eq!(
+        first(&report).to_string(),
+        "seal 9: its purged_through 3 is less than the previous seal's, 1200"
+    );
+
+    // purged_through past the rows the previous seal sealed: retention would reach rows that were
+    // not sealed when the seal was signed.
+    let mut db = sealed();
+    db.write(10);
+    db.seal();
+    resign_last(&mut db, |seal| seal.purged_through = 1510);
+    db.log.retain(|r| r.id().unwrap() > 1510);
+    let report = db.verify();
+    assert!(
+        report.findings().contains(&Finding::Seal {
+            seq: 7,
+            problem: SealProblem::PurgePastSealed {
+                purged_through: 1510,
+                previous_last_id: 1500
+            }
+        }),
+        "{:?}",
+        report.findings()
+    );
+    assert_eq!(
+        first(&report).to_string(),
+        "seal 7: its purged_through 1510 passes the last row the previous seal sealed, 1500"
+    );
+    // Such a seal does not excuse the rows as purged.
+    assert!(
+        report
+            .findings()
+            .contains(&Finding::Removed { id: 1501, seal: 7 })
+    );
+}
+
+#[test]
+fn the_verifier_finds_rows_purged_before_the_retention_period() {
+    // A seal that lets retention purge everything sealed before it, after ten minutes: it follows
+    // on, so only the retention period shows it.
+    let mut db = sealed();
+    db.write(10);
+    db.seal();
+    resign_last(&mut db, |seal| seal.purged_through = 1500);
+    db.log.retain(|r| r.id().unwrap() > 1500);
+    assert!(
+        db.verify().is_intact(),
+        "without a retention period it looks like retention"
+    );
+    let report = verify_with_retention(&db.seal_rows(), &db.log, &public(), 180);
+    assert!(
+        report.findings().contains(&Finding::Seal {
+            seq: 7,
+            problem: SealProblem::PurgedTooYoung {
+                purged_through: 1500,
+                allowed: 0,
+                retention_days: 180
+            }
+        }),
+        "{:?}",
+        report.findings()
+    );
+    assert_eq!(
+        first(&report).to_string(),
+        "seal 7: its purged_through 1500 lets retention purge rows younger than 180 days (at most 0 may go)"
+    );
+    assert!(
+        report
+            .findings()
+            .contains(&Finding::Removed { id: 1, seal: 1 })
+    );
+
+    // Honest retention passes the same check, and one day too many does not.
+    let db = purged();
+    assert!(verify_with_retention(&db.seal_rows(), &db.log, &public(), 180).is_intact());
+    assert!(!verify_with_retention(&db.seal_rows(), &db.log, &public(), 181).is_intact());
+}
+
+#[test]
+fn the_verifier_finds_a_forged_claim_not_yet_signed() {
+    // A claim no cron run made: it is not signed, so retention does not follow it, but it shows.
+    let db = sealed();
+    let mut seals = db.seal_rows();
+    let mut forged = db.seals[2].clone();
+    forged.seq = 9;
+    forged.scheduled_ms += 10 * MINUTE;
+    forged.cutoff_ms += 10 * MINUTE;
+    forged.first_id = 1501;
+    forged.last_id = 1500;
+    forged.purged_through = 1500;
+    forged.proof = None;
+    seals.push(forged.to_row());
+    let report = verify_with_retention(&seals, &db.log, &public(), 180);
+    assert_eq!(
+        report.findings(),
+        [Finding::Seal {
+            seq: 9,
+            problem: SealProblem::PurgedTooYoung {
+                purged_through: 1500,
+                allowed: 0,
+                retention_days: 180
+            }
+        }]
+    );
 }
 
 #[test]

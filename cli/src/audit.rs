@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use s3_gatekeeper::grant::PublicKey;
 use s3_gatekeeper::grant::format_time;
-use s3_gatekeeper::seal::{Export, Hash, Report, verify};
+use s3_gatekeeper::seal::{Export, Hash, Report, verify, verify_with_retention};
 
 #[derive(clap::Args)]
 pub(crate) struct Args {
@@ -42,6 +42,10 @@ struct VerifyArgs {
     /// their rows, which the chain alone cannot show.
     #[arg(long, value_name = "HASH")]
     expect: Option<Hash>,
+    /// The shortest retention period (AUDIT_RETENTION_DAYS) the gatekeeper ran with: also check
+    /// that no seal let retention purge a row younger than that, by the seals' cutoffs.
+    #[arg(long, value_name = "DAYS", value_parser = clap::value_parser!(u32).range(1..=36_500))]
+    retention_days: Option<u32>,
 }
 
 /// Findings printed unless --all: the first names the earliest change; the rest give the extent.
@@ -71,7 +75,10 @@ fn verify_exports(args: &VerifyArgs) -> Result<(), String> {
         return Err("the exports hold no seals: export audit_seals too (docs/audit.md)".into());
     }
 
-    let report = verify(&export.seals, &export.log, &keys);
+    let report = match args.retention_days {
+        Some(days) => verify_with_retention(&export.seals, &export.log, &keys, days),
+        None => verify(&export.seals, &export.log, &keys),
+    };
     print(&report, args.all).map_err(|e| e.to_string())?;
     if !report.is_intact() {
         return Err("the audit log does not match its seals".into());

@@ -110,7 +110,7 @@ fn a_minted_grant_inspects_as_valid_and_a_wrong_audience_is_explained() {
 /// public half.
 fn sealed_export() -> (serde_json::Value, String) {
     use s3_gatekeeper::grant::SigningKey;
-    use s3_gatekeeper::seal::{Policy, Row, Seal, Sealer};
+    use s3_gatekeeper::seal::{Evidence, Policy, Row, Seal, Sealer};
 
     let key = SigningKey::from_seed([5; 32]).unwrap();
     let public = key.public_key().to_string();
@@ -124,17 +124,23 @@ fn sealed_export() -> (serde_json::Value, String) {
             .unwrap()
         })
         .collect();
+    // A run half an hour later, past the default grace period of 15 minutes.
     let claim = Seal {
         seq: 1,
-        scheduled_ms: 1_780_000_600_000,
-        cutoff_ms: 1_780_000_600_000,
+        scheduled_ms: 1_780_001_800_000,
+        cutoff_ms: 1_780_000_900_000,
         first_id: 1,
         last_id: 3,
         purged_through: 0,
         proof: None,
     };
     let sealer = Sealer::new(key, Policy::default());
-    let mut sealing = sealer.begin(claim, None).unwrap();
+    let evidence = Evidence {
+        purgeable_through: 0,
+        log_end: 3,
+        now_ms: claim.scheduled_ms,
+    };
+    let mut sealing = sealer.begin(claim, None, evidence).unwrap();
     sealing.add(&rows).unwrap();
     let (seal, _) = sealing.finish().unwrap();
     let export = serde_json::json!([
@@ -175,6 +181,71 @@ fn audit_verify_passes_an_intact_export_and_names_a_changed_row() {
         stdout(&out).starts_with("TAMPERED: row 2 was changed after seal 1 sealed it\n"),
         "{}",
         stdout(&out)
+    );
+}
+
+#[test]
+fn audit_verify_checks_purges_against_a_retention_period() {
+    let dir = scratch("audit-retention");
+    let (mut export, public) = sealed_export();
+    // A claim written into the table directly: ten minutes after the seal, it would let retention
+    // purge every row sealed so far.
+    let mut forged = export[1]["results"][0].clone();
+    for column in [
+        "row_count",
+        "prev",
+        "head",
+        "manifest_digest",
+        "key_id",
+        "signature",
+        "hash",
+        "manifest",
+    ] {
+        forged[column] = serde_json::Value::Null;
+    }
+    forged["id"] = 2.into();
+    forged["scheduled_ms"] = 1_780_002_400_000_i64.into();
+    forged["cutoff_ms"] = 1_780_001_500_000_i64.into();
+    forged["first_id"] = 4.into();
+    forged["last_id"] = 3.into();
+    forged["purged_through"] = 3.into();
+    export[1]["results"].as_array_mut().unwrap().push(forged);
+    let file = dir.join("audit.json");
+    std::fs::write(&file, export.to_string()).unwrap();
+    let path = file.to_str().unwrap();
+
+    let out = gatekeeper(&["audit", "verify", "--key", &public, path]);
+    assert!(out.status.success(), "{out:?}");
+    let out = gatekeeper(&[
+        "audit",
+        "verify",
+        "--key",
+        &public,
+        "--retention-days",
+        "180",
+        path,
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(
+        stdout(&out).starts_with(
+            "TAMPERED: seal 2: its purged_through 3 lets retention purge rows younger than 180 days (at most 0 may go)\n"
+        ),
+        "{}",
+        stdout(&out)
+    );
+    let out = gatekeeper(&[
+        "audit",
+        "verify",
+        "--key",
+        &public,
+        "--retention-days",
+        "0",
+        path,
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "a retention period of no days is refused"
     );
 }
 

@@ -8,7 +8,7 @@ use worker::{D1Database, Env};
 
 use super::audit::{BINDING, prepare};
 use crate::audit::Statement;
-use crate::seal::{MalformedSeal, Row, Seal, SealError, Sealer};
+use crate::seal::{Evidence, MalformedSeal, Row, Seal, SealError, Sealer};
 
 /// Why a cron run stopped. The next run picks up where it stopped: a claimed seal is finished
 /// first, and retention only ever deletes what a finished seal allows.
@@ -39,6 +39,11 @@ impl fmt::Display for RunError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Database(e) => write!(f, "D1: {e}"),
+            // No cron run of this gatekeeper made that claim; the operator must look.
+            Self::Seal(e) if e.is_refused_claim() => write!(
+                f,
+                "{e}. Someone wrote this claim into audit_seals directly; sealing stops until it is removed (docs/audit.md, \"A claim the cron refuses\")"
+            ),
             Self::Seal(e) => e.fmt(f),
         }
     }
@@ -52,10 +57,12 @@ pub(super) async fn run(
     now_ms: i64,
 ) -> Result<(), RunError> {
     let db = env.d1(BINDING)?;
+    // No honest claim is scheduled after both this run and the clock.
+    let latest_ms = scheduled_ms.max(now_ms);
     // A run that stopped half-way left a claim; it must be finished before the next is made.
-    finish_pending(&db, sealer).await?;
+    finish_pending(&db, sealer, latest_ms).await?;
     prepare(&db, sealer.claim(scheduled_ms))?.run().await?;
-    finish_pending(&db, sealer).await?;
+    finish_pending(&db, sealer, latest_ms).await?;
 
     let latest = seal(&db, Sealer::latest_finished()).await?;
     let statements = Sealer::retention(latest.as_ref(), now_ms)
@@ -67,9 +74,9 @@ pub(super) async fn run(
     Ok(())
 }
 
-/// Finishes the latest seal if it is only claimed: reads its rows (frozen since the claim),
-/// signs, stores.
-async fn finish_pending(db: &D1Database, sealer: &Sealer) -> Result<(), RunError> {
+/// Finishes the latest seal if it is only claimed: checks that it is what this gatekeeper would
+/// have claimed, reads its rows (frozen since the claim), signs, stores.
+async fn finish_pending(db: &D1Database, sealer: &Sealer, latest_ms: i64) -> Result<(), RunError> {
     let Some(claim) = seal(db, Sealer::latest()).await? else {
         return Ok(());
     };
@@ -77,7 +84,15 @@ async fn finish_pending(db: &D1Database, sealer: &Sealer) -> Result<(), RunError
         return Ok(());
     }
     let previous = seal(db, Sealer::before(claim.seq)).await?;
-    let mut sealing = sealer.begin(claim, previous.as_ref())?;
+    let rows: Vec<Row> = prepare(db, sealer.evidence(&claim))?
+        .all()
+        .await?
+        .results()?;
+    let evidence = rows
+        .first()
+        .ok_or(MalformedSeal::new("purgeable_through"))
+        .and_then(|row| Evidence::from_row(row, latest_ms))?;
+    let mut sealing = sealer.begin(claim, previous.as_ref(), evidence)?;
     while let Some(page) = sealing.next_page() {
         let rows: Vec<Row> = prepare(db, page)?.all().await?.results()?;
         sealing.add(&rows)?;

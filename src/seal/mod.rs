@@ -13,6 +13,7 @@
 //! design for operators, including every encoding.
 
 mod chain;
+mod claim;
 mod export;
 mod manifest;
 mod record;
@@ -21,12 +22,13 @@ mod sealer;
 mod verify;
 
 pub use chain::{Chain, Hash, InvalidHash};
+pub use claim::Evidence;
 pub use export::{Export, ExportError};
 pub use manifest::{Entry, InvalidManifest, Manifest};
 pub use record::{MalformedSeal, Proof, SEAL_TEXT_VERSION, Seal, SealProblem};
 pub use row::{Row, Value};
 pub use sealer::{MAX_ROWS_PER_PURGE, MAX_ROWS_PER_SEAL, Policy, SealError, Sealer, Sealing};
-pub use verify::{Finding, Latest, Note, Report, verify};
+pub use verify::{Finding, Latest, Note, Report, verify, verify_with_retention};
 
 /// The condition, on `audit_log`, that a row is not sealed yet. A statement that completes a row
 /// once its streamed reply has ended must include it (`UPDATE audit_log SET … WHERE id = ?1 AND`

@@ -61,6 +61,10 @@ pub struct MalformedSeal {
 }
 
 impl MalformedSeal {
+    pub(crate) const fn new(column: &'static str) -> Self {
+        Self { column }
+    }
+
     /// The column at fault.
     pub fn column(&self) -> &'static str {
         self.column
@@ -99,6 +103,31 @@ pub enum SealProblem {
     BrokenLink,
     /// Its rows do not start right after the previous seal's.
     WrongRange,
+    /// Its `purged_through` is less than the previous seal's: purged rows cannot come back.
+    PurgeDecreased {
+        /// Its `purged_through`.
+        purged_through: i64,
+        /// The previous seal's.
+        previous: i64,
+    },
+    /// Its `purged_through` passes the previous seal's `last_id`: it lets retention delete rows
+    /// that no seal had sealed when it was signed.
+    PurgePastSealed {
+        /// Its `purged_through`.
+        purged_through: i64,
+        /// The previous seal's `last_id`.
+        previous_last_id: i64,
+    },
+    /// Its `purged_through` lets retention delete rows younger than the retention period the
+    /// verifier was given.
+    PurgedTooYoung {
+        /// Its `purged_through`.
+        purged_through: i64,
+        /// The most the retention period allows at its scheduled time.
+        allowed: i64,
+        /// The retention period, in days.
+        retention_days: u32,
+    },
 }
 
 impl fmt::Display for SealProblem {
@@ -118,6 +147,28 @@ impl fmt::Display for SealProblem {
                 "it does not follow the seal before it: a seal was removed, inserted or changed",
             ),
             Self::WrongRange => f.write_str("its rows do not follow the previous seal's"),
+            Self::PurgeDecreased {
+                purged_through,
+                previous,
+            } => write!(
+                f,
+                "its purged_through {purged_through} is less than the previous seal's, {previous}"
+            ),
+            Self::PurgePastSealed {
+                purged_through,
+                previous_last_id,
+            } => write!(
+                f,
+                "its purged_through {purged_through} passes the last row the previous seal sealed, {previous_last_id}"
+            ),
+            Self::PurgedTooYoung {
+                purged_through,
+                allowed,
+                retention_days,
+            } => write!(
+                f,
+                "its purged_through {purged_through} lets retention purge rows younger than {retention_days} days (at most {allowed} may go)"
+            ),
         }
     }
 }

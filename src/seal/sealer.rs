@@ -13,7 +13,8 @@ use crate::audit::SqlValue;
 use crate::audit::Statement;
 use crate::grant::SigningKey;
 use crate::replay;
-use crate::seal::{Chain, Hash, MalformedSeal, Manifest, Proof, Row, Seal};
+use crate::seal::claim::{self, Refusal};
+use crate::seal::{Chain, Evidence, Hash, MalformedSeal, Manifest, Proof, Row, Seal};
 
 /// Most rows one seal covers. A backlog (after the cron was stopped, say) is sealed over several
 /// runs rather than in one run that would outgrow a Worker's memory or D1's row size: each row
@@ -39,6 +40,19 @@ pub struct Policy {
     pub grace_seconds: u32,
     /// `AUDIT_RETENTION_DAYS`: sealed rows older than this are deleted. Default 180.
     pub retention_days: u32,
+}
+
+impl Policy {
+    /// The cutoff of the run scheduled at `scheduled_ms`: rows that arrived by then are sealed.
+    pub fn cutoff(self, scheduled_ms: i64) -> i64 {
+        scheduled_ms.saturating_sub(i64::from(self.grace_seconds) * 1000)
+    }
+
+    /// The retention horizon of the run scheduled at `scheduled_ms`: rows that arrived by then
+    /// may be purged.
+    pub fn horizon(self, scheduled_ms: i64) -> i64 {
+        scheduled_ms.saturating_sub(i64::from(self.retention_days) * MS_PER_DAY)
+    }
 }
 
 impl Default for Policy {
@@ -68,10 +82,10 @@ enum Kind {
     Malformed(MalformedSeal),
     AlreadyFinished,
     PreviousUnfinished,
-    Discontinuous,
     RowWithoutId,
     RowOutOfRange(i64),
     Incomplete,
+    Refused { seq: i64, refusal: Refusal },
 }
 
 impl From<MalformedSeal> for SealError {
@@ -86,6 +100,13 @@ impl SealError {
     const fn new(kind: Kind) -> Self {
         Self { kind }
     }
+
+    /// Whether a claim was refused because a value in it is not what the cron run recomputes:
+    /// someone wrote it to the database directly. Sealing stops until it is removed
+    /// (docs/audit.md).
+    pub fn is_refused_claim(&self) -> bool {
+        matches!(self.kind, Kind::Refused { .. })
+    }
 }
 
 impl fmt::Display for SealError {
@@ -94,9 +115,6 @@ impl fmt::Display for SealError {
             Kind::Malformed(e) => write!(f, "a stored seal cannot be read: {e}"),
             Kind::AlreadyFinished => f.write_str("the seal is already finished"),
             Kind::PreviousUnfinished => f.write_str("the seal before it is not finished"),
-            Kind::Discontinuous => {
-                f.write_str("the seal's rows do not start right after the previous seal's")
-            }
             Kind::RowWithoutId => f.write_str("an audit_log row has no whole-number id"),
             Kind::RowOutOfRange(id) => {
                 write!(
@@ -105,6 +123,7 @@ impl fmt::Display for SealError {
                 )
             }
             Kind::Incomplete => f.write_str("not every row of the seal was read"),
+            Kind::Refused { seq, refusal } => write!(f, "refused to sign seal {seq}: {refusal}"),
         }
     }
 }
@@ -130,14 +149,15 @@ impl Sealer {
     /// Claims the rows for the run scheduled at `scheduled_ms`: every row after the last seal's,
     /// up to (not including) the first that arrived after the grace period began, at most
     /// [`MAX_ROWS_PER_SEAL`]. The claim also fixes what retention may purge: the rows of every
-    /// finished seal whose cutoff is older than the retention period.
+    /// finished seal whose cutoff is older than the retention period, never less than the
+    /// previous seal allowed and never past the rows it sealed.
     ///
-    /// Inserts nothing if a seal for `scheduled_ms` exists (a repeated run) or another seal is
-    /// still being made (finish that first).
+    /// Inserts nothing if a seal for `scheduled_ms` or a later one exists (a repeated or late
+    /// run), if the cutoff would be before the previous seal's (the grace period was raised:
+    /// sealing waits until time has caught up), or if another seal is still being made (finish
+    /// that first). What it inserts follows on from the latest seal, as the database requires
+    /// (`migrations/0005_audit_seal_claims.sql`), and is what [`Sealer::begin`] recomputes.
     pub fn claim(&self, scheduled_ms: i64) -> Statement {
-        let cutoff_ms = scheduled_ms.saturating_sub(i64::from(self.policy.grace_seconds) * 1000);
-        let horizon_ms =
-            scheduled_ms.saturating_sub(i64::from(self.policy.retention_days) * MS_PER_DAY);
         Statement {
             sql: "INSERT INTO audit_seals (scheduled_ms, cutoff_ms, first_id, last_id, purged_through) \
                   SELECT ?1, ?2, prev.last_id + 1, \
@@ -145,17 +165,24 @@ impl Sealer {
                       (SELECT MIN(id) - 1 FROM audit_log WHERE id > prev.last_id AND time_ms > ?2), \
                       (SELECT MAX(id) FROM audit_log), \
                       prev.last_id))), \
-                    MAX(prev.purged_through, COALESCE(\
-                      (SELECT MAX(last_id) FROM audit_seals WHERE signature IS NOT NULL AND cutoff_ms <= ?4), 0)) \
-                  FROM (SELECT COALESCE(MAX(last_id), 0) AS last_id, COALESCE(MAX(purged_through), 0) AS purged_through FROM audit_seals) AS prev \
+                    MIN(prev.last_id, MAX(prev.purged_through, COALESCE(\
+                      (SELECT MAX(last_id) FROM audit_seals WHERE signature IS NOT NULL AND cutoff_ms <= ?4), 0))) \
+                  FROM (SELECT COALESCE(latest.last_id, 0) AS last_id, \
+                          COALESCE(latest.purged_through, 0) AS purged_through, \
+                          latest.scheduled_ms AS scheduled_ms, latest.cutoff_ms AS cutoff_ms \
+                        FROM (SELECT 1) LEFT JOIN \
+                          (SELECT last_id, purged_through, scheduled_ms, cutoff_ms FROM audit_seals ORDER BY id DESC LIMIT 1) AS latest \
+                          ON 1) AS prev \
                   WHERE NOT EXISTS (SELECT 1 FROM audit_seals WHERE signature IS NULL) \
+                    AND (prev.scheduled_ms IS NULL OR ?1 > prev.scheduled_ms) \
+                    AND (prev.cutoff_ms IS NULL OR ?2 >= prev.cutoff_ms) \
                   ON CONFLICT (scheduled_ms) DO NOTHING"
                 .to_owned(),
             params: vec![
                 SqlValue::Integer(scheduled_ms),
-                SqlValue::Integer(cutoff_ms),
+                SqlValue::Integer(self.policy.cutoff(scheduled_ms)),
                 SqlValue::Integer(MAX_ROWS_PER_SEAL),
-                SqlValue::Integer(horizon_ms),
+                SqlValue::Integer(self.policy.horizon(scheduled_ms)),
             ],
         }
     }
@@ -188,8 +215,32 @@ impl Sealer {
         }
     }
 
-    /// Starts finishing `claim`, which follows `previous` (`None` for the first seal).
-    pub fn begin(&self, claim: Seal, previous: Option<&Seal>) -> Result<Sealing<'_>, SealError> {
+    /// The statement that reads what `claim` must agree with ([`Evidence`]): how far retention
+    /// may reach by the claim's own scheduled time, and the log's last id.
+    pub fn evidence(&self, claim: &Seal) -> Statement {
+        Statement {
+            sql: "SELECT \
+                    COALESCE((SELECT MAX(last_id) FROM audit_seals WHERE id < ?1 AND signature IS NOT NULL AND cutoff_ms <= ?2), 0) AS purgeable_through, \
+                    COALESCE((SELECT MAX(id) FROM audit_log), 0) AS log_end"
+                .to_owned(),
+            params: vec![
+                SqlValue::Integer(claim.seq),
+                SqlValue::Integer(self.policy.horizon(claim.scheduled_ms)),
+            ],
+        }
+    }
+
+    /// Starts finishing `claim`, which follows `previous` (`None` for the first seal), once it
+    /// is shown to be what this sealer would have claimed: every value in it is recomputed from
+    /// the policy, `previous` and `evidence` (what the database holds around the claim). Anyone
+    /// who can write to the database can insert a claim; the cron signs only what it can
+    /// reproduce, so a claim cannot make it sign a purge the retention period does not allow.
+    pub fn begin(
+        &self,
+        claim: Seal,
+        previous: Option<&Seal>,
+        evidence: Evidence,
+    ) -> Result<Sealing<'_>, SealError> {
         if claim.proof.is_some() {
             return Err(SealError::new(Kind::AlreadyFinished));
         }
@@ -200,9 +251,12 @@ impl Sealer {
                 None => return Err(SealError::new(Kind::PreviousUnfinished)),
             },
         };
-        if claim.first_id != prev_last + 1 || claim.last_id < prev_last {
-            return Err(SealError::new(Kind::Discontinuous));
-        }
+        claim::check(&claim, previous, &evidence, self.policy).map_err(|refusal| {
+            SealError::new(Kind::Refused {
+                seq: claim.seq,
+                refusal,
+            })
+        })?;
         Ok(Sealing {
             key: &self.key,
             read_through: prev_last,
@@ -282,6 +336,12 @@ impl Sealing<'_> {
             if id <= self.read_through || id > self.seal.last_id {
                 return Err(SealError::new(Kind::RowOutOfRange(id)));
             }
+            claim::arrived_by(row, id, self.seal.cutoff_ms).map_err(|refusal| {
+                SealError::new(Kind::Refused {
+                    seq: self.seal.seq,
+                    refusal,
+                })
+            })?;
             let digest = row.digest();
             self.chain.push(&digest);
             self.manifest.push(id, &digest);

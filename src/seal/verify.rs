@@ -222,12 +222,29 @@ impl Report {
 /// Checks the audit log rows `log` against the seals `seals` (rows of `audit_seals`, in any order)
 /// and the gatekeeper's public keys (more than one after a key rotation).
 pub fn verify(seals: &[Row], log: &[Row], keys: &[PublicKey]) -> Report {
+    check(seals, log, keys, None)
+}
+
+/// [`verify`], and also that no seal let retention purge a row younger than `retention_days`.
+pub fn verify_with_retention(
+    seals: &[Row],
+    log: &[Row],
+    keys: &[PublicKey],
+    retention_days: u32,
+) -> Report {
+    check(seals, log, keys, Some(retention_days))
+}
+
+fn check(seals: &[Row], log: &[Row], keys: &[PublicKey], retention_days: Option<u32>) -> Report {
     let mut report = Report {
         seals: seals.len(),
         ..Report::default()
     };
-    let (trusted, claimed_through) = check_seals(seals, keys, &mut report);
-    let purged_through = trusted.iter().map(|s| s.purged_through).max().unwrap_or(0);
+    let Checked {
+        trusted,
+        claimed_through,
+        purged_through,
+    } = check_seals(seals, keys, retention_days, &mut report);
 
     let mut by_id: BTreeMap<i64, Vec<&Row>> = BTreeMap::new();
     for (position, row) in log.iter().enumerate() {
@@ -316,9 +333,95 @@ pub fn verify(seals: &[Row], log: &[Row], keys: &[PublicKey]) -> Report {
     report
 }
 
-/// Reads and checks the seals, alone and as a chain. Returns those that can be trusted (their
-/// signatures hold), in order, and the last row id any finished seal claims to cover.
-fn check_seals(rows: &[Row], keys: &[PublicKey], report: &mut Report) -> (Vec<Seal>, i64) {
+/// What [`check_seals`] found.
+struct Checked {
+    /// The seals that can be trusted (their signatures hold), in order.
+    trusted: Vec<Seal>,
+    /// The last row id any finished seal claims to cover.
+    claimed_through: i64,
+    /// How far retention may have purged, by the trusted seals whose `purged_through` follows
+    /// on: a missing sealed row up to here was purged, beyond it removed.
+    purged_through: i64,
+}
+
+/// How far retention may reach at a given time: the trusted seals so far, with the latest cutoff
+/// among each one and those before it.
+#[derive(Default)]
+struct Reach {
+    cutoffs: Vec<i64>,
+    last_ids: Vec<i64>,
+}
+
+impl Reach {
+    fn push(&mut self, seal: &Seal) {
+        let cutoff = self
+            .cutoffs
+            .last()
+            .map_or(seal.cutoff_ms, |c| (*c).max(seal.cutoff_ms));
+        let last_id = self
+            .last_ids
+            .last()
+            .map_or(seal.last_id, |l| (*l).max(seal.last_id));
+        self.cutoffs.push(cutoff);
+        self.last_ids.push(last_id);
+    }
+
+    /// The last row that arrived by `horizon_ms`, as far as the seals can tell: the end of the
+    /// longest run of seals, from the first, whose rows all arrived by then (each row arrived by
+    /// its seal's cutoff).
+    fn through(&self, horizon_ms: i64) -> i64 {
+        let n = self.cutoffs.partition_point(|c| *c <= horizon_ms);
+        n.checked_sub(1).map_or(0, |i| self.last_ids[i])
+    }
+}
+
+const MS_PER_DAY: i64 = 86_400_000;
+
+/// Whether `seal`'s `purged_through` follows on from the seal before it (`prev_last`,
+/// `prev_purged`) and, given a retention period, lets nothing younger go.
+fn purge_problem(
+    seal: &Seal,
+    prev_last: i64,
+    prev_purged: i64,
+    reach: &Reach,
+    retention_days: Option<u32>,
+) -> Option<SealProblem> {
+    let purged_through = seal.purged_through;
+    if purged_through < prev_purged {
+        return Some(SealProblem::PurgeDecreased {
+            purged_through,
+            previous: prev_purged,
+        });
+    }
+    if purged_through > prev_last {
+        return Some(SealProblem::PurgePastSealed {
+            purged_through,
+            previous_last_id: prev_last,
+        });
+    }
+    let retention_days = retention_days?;
+    let allowed = reach.through(
+        seal.scheduled_ms
+            .saturating_sub(i64::from(retention_days) * MS_PER_DAY),
+    );
+    // Named where it was raised, not again in every later seal that keeps it.
+    (purged_through > prev_purged && purged_through > allowed).then_some(
+        SealProblem::PurgedTooYoung {
+            purged_through,
+            allowed,
+            retention_days,
+        },
+    )
+}
+
+/// Reads and checks the seals, alone and as a chain, and that each lets retention purge only
+/// what follows on (and, given `retention_days`, only rows older than that).
+fn check_seals(
+    rows: &[Row],
+    keys: &[PublicKey],
+    retention_days: Option<u32>,
+    report: &mut Report,
+) -> Checked {
     let mut seals = Vec::with_capacity(rows.len());
     for row in rows {
         match Seal::from_row(row) {
@@ -332,9 +435,12 @@ fn check_seals(rows: &[Row], keys: &[PublicKey], report: &mut Report) -> (Vec<Se
     seals.sort_by_key(|s| s.seq);
 
     let mut trusted = Vec::with_capacity(seals.len());
+    let mut reach = Reach::default();
     let mut prev = Hash::ZERO;
     let mut prev_last = 0;
+    let mut prev_purged = 0;
     let mut claimed_through = 0;
+    let mut purged_through = 0;
     let count = seals.len();
     for (i, seal) in seals.into_iter().enumerate() {
         let seq = seal.seq;
@@ -343,9 +449,14 @@ fn check_seals(rows: &[Row], keys: &[PublicKey], report: &mut Report) -> (Vec<Se
             report.findings.push(problem(SealProblem::Duplicate));
             continue;
         }
+        let purge = purge_problem(&seal, prev_last, prev_purged, &reach, retention_days);
         let Some(proof) = &seal.proof else {
             if i + 1 == count {
                 report.notes.push(Note::InProgress { seq: seal.seq });
+                // A claim no cron run would make shows even before anything signs it.
+                if let Some(p) = purge {
+                    report.findings.push(problem(p));
+                }
             } else {
                 report.findings.push(problem(SealProblem::Unfinished));
             }
@@ -362,12 +473,34 @@ fn check_seals(rows: &[Row], keys: &[PublicKey], report: &mut Report) -> (Vec<Se
         prev = proof.hash;
         prev_last = seal.last_id;
         claimed_through = claimed_through.max(seal.last_id);
-        match checked {
-            Ok(()) => trusted.push(seal),
-            Err(p) => report.findings.push(problem(p)),
+        if let Err(p) = checked {
+            report.findings.push(problem(p));
+            continue;
         }
+        if let Some(p) = purge {
+            report.findings.push(problem(p));
+        } else {
+            // Only a purge that follows on (and is old enough, if that is checked) tells purged
+            // rows from removed ones.
+            let allowed = retention_days.map_or(seal.purged_through, |days| {
+                reach.through(
+                    seal.scheduled_ms
+                        .saturating_sub(i64::from(days) * MS_PER_DAY),
+                )
+            });
+            purged_through =
+                purged_through.max(seal.purged_through.min(allowed.max(purged_through)));
+        }
+        // A seal that cannot be trusted says nothing about what retention may do next.
+        prev_purged = seal.purged_through;
+        reach.push(&seal);
+        trusted.push(seal);
     }
-    (trusted, claimed_through)
+    Checked {
+        trusted,
+        claimed_through,
+        purged_through,
+    }
 }
 
 /// Checks the rows in one seal's range against its manifest and chain.
