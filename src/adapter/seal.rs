@@ -39,10 +39,10 @@ impl fmt::Display for RunError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Database(e) => write!(f, "D1: {e}"),
-            // No cron run of this gatekeeper made that claim; the operator must look.
+            // Loud, for the operator: a claim like that is a sign of someone writing to D1.
             Self::Seal(e) if e.is_refused_claim() => write!(
                 f,
-                "{e}. Someone wrote this claim into audit_seals directly; sealing stops until it is removed (docs/audit.md, \"A claim the cron refuses\")"
+                "{e}. No run of this gatekeeper with these settings claims that: it was written into audit_seals directly. Sealing stops until it is removed (docs/audit.md, \"A claim the cron refuses\")"
             ),
             Self::Seal(e) => e.fmt(f),
         }

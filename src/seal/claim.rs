@@ -36,8 +36,9 @@ impl Evidence {
     }
 }
 
-/// Why a cron run will not sign a claim: a value in it is not what the run recomputes. Only
-/// someone writing to the database directly can have made such a claim.
+/// Why a cron run will not sign a claim: a value in it is not what the run recomputes. Such a
+/// claim was written into the database directly, or (rarely) made by a run with another grace
+/// period or retention that stopped before signing it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Refusal {
     /// Its rows do not start right after the previous seal's, or end before them.

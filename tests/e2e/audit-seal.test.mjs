@@ -1,7 +1,9 @@
 // End to end: the cron trigger seals the audit log in local D1 (through wrangler dev), the log and
 // its seals are exported with `wrangler d1 execute --json` as docs/audit.md says, and
 // `gatekeeper audit verify` passes the untouched export and names the row in copies that were
-// edited, cut or padded. Retention is run by scheduling the cron half a year ahead.
+// edited, cut or padded. Retention is run by scheduling the cron half a year ahead. A claim forged
+// into audit_seals is refused by the database if it does not follow on, and never signed by the
+// cron if it is not what the cron recomputes.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -242,6 +244,71 @@ test('retention deletes sealed rows past the retention period; the verifier tell
     'purged-then-inserted',
   );
   assert.match(slipped.stdout, /^TAMPERED: row 2 was inserted: seal 1 does not list it$/m);
+});
+
+test('a claim forged into audit_seals is never signed, and retention does not follow it', async () => {
+  await traffic('fifth');
+  const [latest] = await stack.sql(
+    'SELECT id, scheduled_ms, cutoff_ms, last_id, purged_through FROM audit_seals ORDER BY id DESC LIMIT 1',
+  );
+  const [{ end, rows }] = await stack.sql('SELECT MAX(id) AS end, COUNT(*) AS rows FROM audit_log');
+  const when = latest.scheduled_ms + 10 * 60_000;
+  const claim = (first, last, purged, extra = '') =>
+    `INSERT INTO audit_seals (scheduled_ms, cutoff_ms, first_id, last_id, purged_through${extra ? ', signature' : ''}) ` +
+    `VALUES (${when}, ${when}, ${first}, ${last}, ${purged}${extra ? `, '${extra}'` : ''})`;
+  const refused = (sql) => stack.sql(sql).then(() => 'accepted', (err) => `${err.stdout}${err.stderr}`);
+
+  // The database refuses a claim that does not follow on from the latest seal.
+  assert.match(await refused(claim(latest.last_id + 2, end, latest.purged_through)), /does not follow on from the latest seal/);
+  assert.match(await refused(claim(latest.last_id + 1, end, end)), /does not follow on from the latest seal/);
+  assert.match(await refused(claim(latest.last_id + 1, end, latest.purged_through - 1)), /does not follow on/);
+  assert.match(await refused(claim(latest.last_id + 1, end, latest.purged_through, 'ab')), /inserted unsigned/);
+  assert.deepEqual(await stack.sql('SELECT id FROM audit_seals WHERE signature IS NULL'), [], 'none was inserted');
+
+  // One that follows on gets past the triggers: it lets retention purge every row sealed so far,
+  // although the latest seal's rows are minutes old.
+  assert.ok(latest.last_id > latest.purged_through);
+  await stack.sql(claim(latest.last_id + 1, end, latest.last_id));
+  const [forged] = await stack.sql('SELECT id FROM audit_seals WHERE signature IS NULL');
+
+  const { status } = await stack.cron(when + 60_000);
+  assert.equal(status, 200);
+  await new Promise((r) => setTimeout(r, 500));
+  assert.match(
+    stack.output(),
+    new RegExp(
+      `audit sealing failed: refused to sign seal ${forged.id}: its purged_through is ${latest.last_id}, ` +
+        `but the retention period and the previous seals allow ${latest.purged_through}\\. No run of this gatekeeper with these settings claims that`,
+    ),
+  );
+  const after = await seals();
+  assert.equal(after.at(-1).id, forged.id);
+  assert.equal(after.at(-1).signature, null, 'not signed');
+  const [left] = await stack.sql('SELECT COUNT(*) AS rows, MIN(id) AS first FROM audit_log');
+  assert.equal(left.rows, rows, 'no audit_log row was deleted');
+  assert.equal(left.first, latest.purged_through + 1);
+
+  // The verifier names the claim, given the retention period.
+  const json = await stack.export(EXPORT);
+  const result = await verify(json, 'forged-claim', ['--retention-days', '180']);
+  assert.equal(result.code, 1, result.stdout);
+  assert.match(
+    result.stdout,
+    new RegExp(
+      `^TAMPERED: seal ${forged.id}: its purged_through ${latest.last_id} lets retention purge rows younger than 180 days`,
+      'm',
+    ),
+  );
+
+  // Once the claim is removed, as docs/audit.md says, the next run seals again.
+  await stack.sql(`DELETE FROM audit_seals WHERE id = ${forged.id} AND signature IS NULL`);
+  assert.equal((await stack.cron(when + 120_000)).status, 200);
+  const sealed = (await seals()).at(-1);
+  assert.match(sealed.signature, /^[0-9a-f]{128}$/);
+  assert.equal(sealed.purged_through, latest.purged_through);
+  assert.equal(sealed.last_id, end);
+  const clean = await verify(await stack.export(EXPORT), 'after-forged-claim', ['--retention-days', '180']);
+  assert.equal(clean.code, 0, clean.stdout);
 });
 
 test('without AUDIT_SEAL_KEY the gatekeeper refuses to serve and says which setting', async () => {
