@@ -1,9 +1,11 @@
 //! Checking an exported audit log against the exported seals and the gatekeeper's public key.
 //!
 //! First the seals, on their own and as a chain: each must be signed by a given key, and each
-//! must name the one before it by hash, so a seal cannot be removed, inserted or changed. Then the
-//! rows, seal by seal, against the seal's manifest: a row that differs is changed, a row the seal
-//! lists and the export lacks is removed (unless retention purged it, which the latest seal says
+//! must name the one before it by hash, so a seal cannot be removed, inserted or changed. Each
+//! seal's `purged_through` must follow on (never down, never past the previous seal's rows) and,
+//! given a retention period, reach no row younger than that. Then the rows, seal by seal, against
+//! the seal's manifest: a row that differs is changed, a row the seal lists and the export lacks is
+//! removed (unless retention purged it, which a trusted seal whose purge passed those checks says
 //! it may), a row it does not list is inserted. Finally the chain over each seal's rows must lead
 //! to the signed `head`, which binds the rows' full digests.
 
