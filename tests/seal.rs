@@ -940,7 +940,7 @@ fn the_verifier_finds_rows_purged_before_the_retention_period() {
     );
     assert_eq!(
         first(&report).to_string(),
-        "seal 7: its purged_through 1500 lets retention purge rows younger than 180 days (at most 0 may go)"
+        "seal 7: its purged_through 1500 lets retention purge rows younger than 180 days (only rows up to id 0 were that old)"
     );
     assert!(
         report

@@ -228,7 +228,7 @@ fn audit_verify_checks_purges_against_a_retention_period() {
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     assert!(
         stdout(&out).starts_with(
-            "TAMPERED: seal 2: its purged_through 3 lets retention purge rows younger than 180 days (at most 0 may go)\n"
+            "TAMPERED: seal 2: its purged_through 3 lets retention purge rows younger than 180 days (only rows up to id 0 were that old)\n"
         ),
         "{}",
         stdout(&out)

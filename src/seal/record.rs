@@ -167,7 +167,7 @@ impl fmt::Display for SealProblem {
                 retention_days,
             } => write!(
                 f,
-                "its purged_through {purged_through} lets retention purge rows younger than {retention_days} days (at most {allowed} may go)"
+                "its purged_through {purged_through} lets retention purge rows younger than {retention_days} days (only rows up to id {allowed} were that old)"
             ),
         }
     }
