@@ -27,7 +27,7 @@ pub const MAX_ROWS_PER_PURGE: i64 = 50_000;
 /// Rows read from D1 per query while sealing.
 const PAGE: i64 = 1_000;
 
-const MS_PER_DAY: i64 = 86_400_000;
+pub(crate) const MS_PER_DAY: i64 = 86_400_000;
 
 /// Every column of `audit_seals` but the manifest, which a cron run never needs to read.
 const SEAL_COLUMNS: &str = "id, scheduled_ms, cutoff_ms, first_id, last_id, purged_through, row_count, prev, head, manifest_digest, key_id, signature, hash";

@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use crate::grant::PublicKey;
+use crate::seal::sealer::MS_PER_DAY;
 use crate::seal::{Chain, Hash, Manifest, Proof, Row, Seal, SealProblem};
 
 /// Something in the export that its seals do not vouch for.
@@ -376,8 +377,6 @@ impl Reach {
         n.checked_sub(1).map_or(0, |i| self.last_ids[i])
     }
 }
-
-const MS_PER_DAY: i64 = 86_400_000;
 
 /// Whether `seal`'s `purged_through` follows on from the seal before it (`prev_last`,
 /// `prev_purged`) and, given a retention period, lets nothing younger go.
