@@ -156,7 +156,7 @@ impl Sealer {
     /// run), if the cutoff would be before the previous seal's (the grace period was raised:
     /// sealing waits until time has caught up), or if another seal is still being made (finish
     /// that first). What it inserts follows on from the latest seal, as the database requires
-    /// (`migrations/0005_audit_seal_claims.sql`), and is what [`Sealer::begin`] recomputes.
+    /// (`migrations/0007_audit_seal_claims.sql`), and is what [`Sealer::begin`] recomputes.
     pub fn claim(&self, scheduled_ms: i64) -> Statement {
         Statement {
             sql: "INSERT INTO audit_seals (scheduled_ms, cutoff_ms, first_id, last_id, purged_through) \
