@@ -14,6 +14,7 @@ use crate::grant::Grant;
 pub const KEEP_MARGIN_MS: i64 = 60_000;
 
 /// The insert that spends every write grant's `jti`, or `None` when there is nothing to spend.
+/// `grants` are those of an allowed request (a refused one spends nothing).
 /// Each row keeps, for [`purge`], when it may go: [`KEEP_MARGIN_MS`] after the last millisecond
 /// its grant could still be accepted.
 pub fn spend(grants: &[Grant], clock_skew: u32) -> Option<Statement> {
