@@ -290,6 +290,10 @@ fn multisig_rules_name_their_keys() {
             Err("MULTISIG: [0].keys[1]: listed more than once".to_owned()),
         ),
         (
+            format!(r#"[{{"operations":[],"signatures":1,"keys":["{v}"]}}]"#),
+            Err("MULTISIG: [0].operations: required but not set".to_owned()),
+        ),
+        (
             format!(
                 r#"[{{"operations":["get"],"signatures":2,"keys":["{v}","{a}"],"same_sub":1}}]"#
             ),

@@ -46,6 +46,10 @@ fn rule(i: usize, raw: Raw, ring: &KeyRing) -> Result<Quorum, ConfigError> {
                 .map_err(|_| at(format!("operations[{j}]"), Problem::Operation))
         })
         .collect::<Result<Vec<_>, _>>()?;
+    // A rule for no operation would cover nothing, as silently as one that is not there.
+    if operations.is_empty() {
+        return Err(at("operations".into(), Problem::Missing));
+    }
     // Without a list of its own, a rule would count every trusted key, and one signer holding
     // two of them (the old and the new key during a rotation) would meet it alone.
     let keys = raw
