@@ -41,6 +41,9 @@ impl Country {
     /// Cloudflare's code for requests that arrive through Tor.
     pub const TOR: Self = Self(*b"T1");
 
+    /// Cloudflare's code for a caller it cannot place in any country.
+    pub const UNKNOWN: Self = Self(*b"XX");
+
     /// The two-letter code.
     pub fn as_str(&self) -> &str {
         // Only ASCII is ever stored, so this cannot fail; the fallback keeps the method total.
@@ -80,6 +83,35 @@ pub struct Caller {
     pub ip: Option<IpAddr>,
     /// The country Cloudflare places the IP in, if known.
     pub country: Option<Country>,
+}
+
+impl Caller {
+    /// The IP every rule sees, the ACL's and the grant's alike: an IPv4 address that arrives as
+    /// IPv4-mapped IPv6 (`::ffff:192.0.2.7`) is that IPv4 address.
+    pub fn canonical_ip(&self) -> Option<IpAddr> {
+        self.ip.map(canonical_ip)
+    }
+}
+
+/// `ip`, with an IPv4-mapped IPv6 address read as the IPv4 address it carries.
+pub(crate) fn canonical_ip(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        IpAddr::V4(_) => ip,
+    }
+}
+
+/// `net`, with a block of IPv4-mapped IPv6 addresses (`::ffff:192.0.2.0/120`) read as the IPv4
+/// block it maps (`192.0.2.0/24`), since callers in it are checked as IPv4.
+pub(crate) fn canonical_net(net: IpNet) -> IpNet {
+    match net {
+        IpNet::V6(v6) if v6.prefix_len() >= 96 => v6
+            .addr()
+            .to_ipv4_mapped()
+            .and_then(|v4| ipnet::Ipv4Net::new(v4, v6.prefix_len() - 96).ok())
+            .map_or(net, IpNet::V4),
+        _ => net,
+    }
 }
 
 /// What to do with a caller whose country is unknown, or who arrives through Tor.
@@ -139,7 +171,8 @@ pub enum AclDenial {
     IpDenied,
     /// The IP is in no allow list.
     IpNotAllowed,
-    /// The edge could not place the IP in a country, and unknown countries are refused.
+    /// The edge could not place the IP in a country (no country, or `XX`), and unknown
+    /// countries are refused.
     CountryUnknown,
     /// The request came through Tor, which is refused.
     Tor,
@@ -176,12 +209,7 @@ impl Acl {
     /// Checks the caller's network, then its country, for `operation` (`None` when the request
     /// names no operation the API has; it then meets every rule).
     pub fn check(&self, caller: &Caller, operation: Option<Operation>) -> Result<(), AclDenial> {
-        let ip = caller.ip.ok_or(AclDenial::IpUnknown)?;
-        // An IPv4 address that arrives as IPv4-mapped IPv6 must meet the IPv4 rules.
-        let ip = match ip {
-            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-            IpAddr::V4(_) => ip,
-        };
+        let ip = caller.canonical_ip().ok_or(AclDenial::IpUnknown)?;
         if self.ip_deny.iter().any(|net| net.contains(&ip)) {
             return Err(AclDenial::IpDenied);
         }
@@ -189,7 +217,8 @@ impl Acl {
         if !exempt && !self.ip_allow.iter().any(|net| net.contains(&ip)) {
             return Err(AclDenial::IpNotAllowed);
         }
-        match caller.country {
+        // `XX` is how Cloudflare says it could not place the caller: unknown, as no country is.
+        match caller.country.filter(|c| *c != Country::UNKNOWN) {
             None => match self.unknown_country {
                 Verdict::Allow => Ok(()),
                 Verdict::Deny => Err(AclDenial::CountryUnknown),

@@ -88,18 +88,22 @@ pub struct AuditRecord {
     pub user_agent: Option<String>,
     /// The caller's `Origin`.
     pub origin: Option<String>,
-    /// The PASERK id of the key that signed the grant.
+    /// The PASERK id of the key that signed the first grant, in the order of
+    /// [`crate::grant::Verifier::authorize`].
     pub key_id: Option<String>,
-    /// The grant's user.
+    /// That grant's user.
     pub sub: Option<String>,
-    /// The grant's unique id.
+    /// That grant's unique id.
     pub jti: Option<String>,
+    /// Every grant whose signature verified, in that order, as a JSON array of
+    /// `{"key_id", "sub", "jti"}` objects (`sub` and `jti` cut to [`MAX_TEXT`]).
+    pub signers: Option<String>,
 }
 
 /// The INSERT statement's text, shared by [`INSERT_SQL`] and [`INSERT_RETURNING_SQL`].
 macro_rules! insert_sql {
     () => {
-        "INSERT INTO audit_log (time_ms, request_id, operation, bucket, object_key, decision, status, s3_status, bytes_in, bytes_out, duration_ms, ip, country, asn, colo, user_agent, origin, key_id, sub, jti) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)"
+        "INSERT INTO audit_log (time_ms, request_id, operation, bucket, object_key, decision, status, s3_status, bytes_in, bytes_out, duration_ms, ip, country, asn, colo, user_agent, origin, key_id, sub, jti, signers) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)"
     };
 }
 
@@ -140,8 +144,9 @@ impl AuditRecord {
         ]
     }
 
-    /// Fills in what the request asked for and, once verified, what the grants said: the
-    /// signing key ids (space-separated, when several signed), and the first grant's user and id.
+    /// Fills in what the request asked for and who signed it: the first grant's key id, user
+    /// and grant id, and every signer in `signers`. `grants` are those whose signature verified,
+    /// refused or not (see [`crate::Decision::grants`]), in the order the caller cannot choose.
     pub fn describe(&mut self, intent: Option<&Intent>, grants: &[Grant]) {
         if let Some(intent) = intent {
             self.operation = Some(intent.operation.as_str());
@@ -151,10 +156,22 @@ impl AuditRecord {
             });
         }
         if let Some(first) = grants.first() {
-            let ids: Vec<&str> = grants.iter().map(|g| g.key_id.as_str()).collect();
-            self.key_id = Some(ids.join(" "));
+            self.key_id = Some(first.key_id.clone());
             self.sub = Some(first.sub.clone());
             self.jti.clone_from(&first.jti);
+            // Each value is cut before it is encoded, so the JSON stays whole; a request carries
+            // at most `MAX_GRANTS` grants, which bounds its length.
+            let signers: Vec<serde_json::Value> = grants
+                .iter()
+                .map(|g| {
+                    serde_json::json!({
+                        "key_id": g.key_id,
+                        "sub": cut(&g.sub, MAX_TEXT),
+                        "jti": g.jti.as_deref().map(|jti| cut(jti, MAX_TEXT)),
+                    })
+                })
+                .collect();
+            self.signers = Some(serde_json::Value::Array(signers).to_string());
         }
     }
 
@@ -183,6 +200,7 @@ impl AuditRecord {
             text(&self.key_id, 512),
             text(&self.sub, MAX_TEXT),
             text(&self.jti, MAX_TEXT),
+            SqlValue::from(self.signers.clone()),
         ]
     }
 }

@@ -44,7 +44,11 @@ pub struct Gatekeeper {
 pub struct Decision {
     /// What the request asked for, if it could be read.
     pub intent: Option<Intent>,
-    /// The verified grants, the user's first; empty if they were missing or refused.
+    /// Every grant whose signature verified, in the order the audit log names them (see
+    /// [`Verifier::authorize`]): the grants that allowed the request, or, when it was refused,
+    /// the genuine ones among those it carried, so the refusal still names who signed. Empty
+    /// only if no grant's signature verified (or none was looked at). Whether the request is
+    /// allowed is `outcome` alone.
     pub grants: Vec<Grant>,
     /// For an upload, its checked length and type.
     pub upload: Option<Upload>,
@@ -136,13 +140,20 @@ impl Gatekeeper {
         if intent.operation == Operation::Delete && !self.delete_enabled {
             return Err(RequestError::OperationDisabled.into());
         }
-        decision.grants = self.verifier.authorize(
+        let authorized = self.verifier.authorize(
             request::grants(request),
             intent.operation,
             &intent.target,
-            caller.ip,
+            caller.canonical_ip(),
             now,
-        )?;
+        );
+        match authorized {
+            Ok(grants) => decision.grants = grants,
+            Err(refusal) => {
+                decision.grants = refusal.grants;
+                return Err(refusal.error.into());
+            }
+        }
         let Scope::Key(key) = &intent.target else {
             let page = intent.page.as_ref().ok_or(RequestError::NotImplemented)?;
             return self.signer.list(page, now).map_err(|_| Error::internal());

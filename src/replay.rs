@@ -2,13 +2,21 @@
 //!
 //! The table `spent_grants` has a primary key on (key id, jti), so a second use of the same
 //! grant fails the insert, atomically, in whichever Worker isolate sees it second. Entries are
-//! deleted once their grant can no longer be used (its expiry plus the clock-skew allowance).
+//! deleted a while after their grant can no longer be used (its expiry plus the clock-skew
+//! allowance, to the end of that second, plus [`KEEP_MARGIN_MS`]).
 
 use crate::audit::{SqlValue, Statement};
 use crate::grant::Grant;
 
+/// How long a spent id is kept after the last millisecond its grant can be accepted. Each
+/// request purges with the clock of the machine it runs on, and those clocks may differ a
+/// little: one running ahead must not purge an id that one running behind would still accept.
+pub const KEEP_MARGIN_MS: i64 = 60_000;
+
 /// The insert that spends every write grant's `jti`, or `None` when there is nothing to spend.
-/// Each row keeps the last moment its grant could still be accepted, for [`purge`].
+/// `grants` are those of an allowed request (a refused one spends nothing).
+/// Each row keeps, for [`purge`], when it may go: [`KEEP_MARGIN_MS`] after the last millisecond
+/// its grant could still be accepted.
 pub fn spend(grants: &[Grant], clock_skew: u32) -> Option<Statement> {
     let spent: Vec<&Grant> = grants
         .iter()
@@ -27,21 +35,27 @@ pub fn spend(grants: &[Grant], clock_skew: u32) -> Option<Statement> {
     let params = spent
         .iter()
         .flat_map(|grant| {
-            let usable_until_ms = grant
+            // Grants are checked to the whole second: one is accepted while the second of
+            // `now` is at most `exp + skew`, so through the last millisecond of that second.
+            let keep_until_ms = grant
                 .expires
                 .saturating_add(i64::from(clock_skew))
-                .saturating_mul(1000);
+                .saturating_add(1)
+                .saturating_mul(1000)
+                .saturating_sub(1)
+                .saturating_add(KEEP_MARGIN_MS);
             [
                 SqlValue::Text(grant.key_id.clone()),
                 SqlValue::Text(grant.jti.clone().unwrap_or_default()),
-                SqlValue::Integer(usable_until_ms),
+                SqlValue::Integer(keep_until_ms),
             ]
         })
         .collect();
     Some(Statement { sql, params })
 }
 
-/// Deletes spent ids whose grants can no longer be used at `now_ms`.
+/// Deletes spent ids whose keeping time has passed at `now_ms`: their grants can no longer be
+/// used, by any clock within [`KEEP_MARGIN_MS`] of this one.
 pub fn purge(now_ms: i64) -> Statement {
     Statement {
         sql: "DELETE FROM spent_grants WHERE expires_ms < ?1".to_owned(),

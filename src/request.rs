@@ -207,7 +207,11 @@ pub fn grants<B>(request: &Request<B>) -> impl Iterator<Item = &str> {
         .get_all(header::AUTHORIZATION)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .filter_map(|v| v.strip_prefix("Bearer "))
+        // The scheme name is case-insensitive (RFC 7235); one or more spaces follow it.
+        .filter_map(|v| {
+            let (scheme, credentials) = v.split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then_some(credentials)
+        })
         .flat_map(|v| v.split(','))
         .map(str::trim)
         .filter(|t| !t.is_empty())

@@ -109,3 +109,58 @@ fn uploads_can_be_exempt_from_the_allow_list_but_never_the_deny_list() {
     );
     assert_eq!(default.check(&elsewhere, Some(Operation::Put)), Ok(()));
 }
+
+/// Cloudflare reports `XX` for a caller it cannot place; that is an unknown country, decided by
+/// `country.unknown`, exactly like a missing one.
+#[test]
+fn xx_is_an_unknown_country() {
+    let allow = support::config(&[("ACL", r#"{"country": {"unknown": "allow"}}"#)]).acl;
+    let deny = support::config(&[]).acl;
+    let cases = [
+        ("unknown allowed", &allow, Some("XX"), Ok(())),
+        ("unknown allowed", &allow, None, Ok(())),
+        (
+            "unknown denied",
+            &deny,
+            Some("XX"),
+            Err(AclDenial::CountryUnknown),
+        ),
+        (
+            "unknown denied",
+            &deny,
+            None,
+            Err(AclDenial::CountryUnknown),
+        ),
+        (
+            "unknown denied",
+            &deny,
+            Some("FR"),
+            Err(AclDenial::CountryNotAllowed),
+        ),
+    ];
+    for (name, acl, country, want) in cases {
+        assert_eq!(
+            acl.check(&caller(Some("192.0.2.1"), country), None),
+            want,
+            "{name}: {country:?}"
+        );
+    }
+}
+
+/// A block written as IPv4-mapped IPv6 means the IPv4 addresses it maps, as callers arriving
+/// that way are checked as IPv4.
+#[test]
+fn ipv4_mapped_blocks_mean_their_ipv4_addresses() {
+    let acl_json = r#"{"ip": {"allow": ["::ffff:198.51.100.0/120"], "deny": ["::ffff:198.51.100.128/121"]}, "country": {"unknown": "allow"}}"#;
+    let acl = support::config(&[("ACL", acl_json)]).acl;
+    let cases = [
+        ("198.51.100.7", Ok(())),
+        ("::ffff:198.51.100.7", Ok(())),
+        ("198.51.100.200", Err(AclDenial::IpDenied)),
+        ("::ffff:198.51.100.200", Err(AclDenial::IpDenied)),
+        ("203.0.113.1", Err(AclDenial::IpNotAllowed)),
+    ];
+    for (ip, want) in cases {
+        assert_eq!(acl.check(&caller(Some(ip), None), None), want, "{ip}");
+    }
+}

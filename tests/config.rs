@@ -7,28 +7,29 @@ mod support;
 
 use s3_gatekeeper::Config;
 
+/// The valid value of setting `name`, or `None` for a setting left unset.
+fn load_value(name: &str) -> Option<String> {
+    let keys = format!(r#"[{{"public":"{}"}}]"#, support::vendor_key().public_key());
+    let value = match name {
+        "GATEKEEPER_ID" => "acme",
+        "S3_REGION" => "eu-west-1",
+        "S3_BUCKET" => "acme-reports",
+        "AWS_ACCESS_KEY_ID" => "AKID",
+        "AWS_SECRET_ACCESS_KEY" => "secret",
+        "VENDOR_KEYS" => return Some(keys),
+        "AUDIT_SEAL_KEY" => return Some(support::seal_key().to_paserk()),
+        _ => return None,
+    };
+    Some(value.to_owned())
+}
+
 /// Valid settings, with `name` replaced by `value` (or removed, for `None`).
 fn load(name: &str, value: Option<&str>) -> Result<Config, s3_gatekeeper::config::ConfigError> {
-    let key = support::vendor_key();
-    let keys = format!(r#"[{{"public":"{}"}}]"#, key.public_key());
-    let seal_key = support::seal_key().to_paserk();
-    let valid = [
-        ("GATEKEEPER_ID", "acme"),
-        ("S3_REGION", "eu-west-1"),
-        ("S3_BUCKET", "acme-reports"),
-        ("AWS_ACCESS_KEY_ID", "AKID"),
-        ("AWS_SECRET_ACCESS_KEY", "secret"),
-        ("VENDOR_KEYS", keys.as_str()),
-        ("AUDIT_SEAL_KEY", seal_key.as_str()),
-    ];
     Config::from_settings(|setting| {
         if setting == name {
             return value.map(str::to_owned);
         }
-        valid
-            .iter()
-            .find(|(k, _)| *k == setting)
-            .map(|(_, v)| (*v).to_owned())
+        load_value(setting)
     })
 }
 
@@ -193,7 +194,27 @@ const MISTAKES: &[(&str, Option<&str>, &str)] = &[
     (
         "MULTISIG",
         Some(r#"[{"operations":["get"],"signatures":2}]"#),
-        "MULTISIG: [0].signatures: must be a whole number from 1 to 1",
+        "MULTISIG: [0].keys: required but not set",
+    ),
+    (
+        "MULTISIG",
+        Some(r#"[{"operations":["get"],"signatures":1,"keys":[]}]"#),
+        "MULTISIG: [0].keys: required but not set",
+    ),
+    (
+        "S3_KEY_ROOT",
+        Some("tenant-7"),
+        "S3_KEY_ROOT: must end with /",
+    ),
+    (
+        "ACL",
+        Some(r#"{"country":{"allow":["US","XX"]}}"#),
+        "ACL: country.allow[1]: not a country; use country.unknown",
+    ),
+    (
+        "ACL",
+        Some(r#"{"country":{"deny":["T1"]}}"#),
+        "ACL: country.deny[0]: not a country; use country.tor",
     ),
     (
         "MULTISIG",
@@ -244,4 +265,66 @@ fn sealing_settings_are_read() {
     ]);
     assert_eq!(config.seal_policy.grace_seconds, 0);
     assert_eq!(config.seal_policy.retention_days, 30);
+}
+
+/// A `MULTISIG` rule names the keys that count, each once, and cannot need more signatures than
+/// it names: without `keys`, two keys of one signer (the old and new during a rotation) would
+/// meet a two-signature rule.
+#[test]
+fn multisig_rules_name_their_keys() {
+    let vendor = support::vendor_key();
+    let approver = s3_gatekeeper::grant::SigningKey::from_seed([2; 32]).unwrap();
+    let keys = format!(
+        r#"[{{"public":"{}"}},{{"public":"{}"}}]"#,
+        vendor.public_key(),
+        approver.public_key()
+    );
+    let (v, a) = (vendor.id(), approver.id());
+    let cases = [
+        (
+            format!(r#"[{{"operations":["get"],"signatures":2,"keys":["{v}"]}}]"#),
+            Err("MULTISIG: [0].signatures: must be a whole number from 1 to 1".to_owned()),
+        ),
+        (
+            format!(r#"[{{"operations":["get"],"signatures":2,"keys":["{v}","{v}"]}}]"#),
+            Err("MULTISIG: [0].keys[1]: listed more than once".to_owned()),
+        ),
+        (
+            format!(r#"[{{"operations":[],"signatures":1,"keys":["{v}"]}}]"#),
+            Err("MULTISIG: [0].operations: required but not set".to_owned()),
+        ),
+        (
+            format!(
+                r#"[{{"operations":["get"],"signatures":2,"keys":["{v}","{a}"],"same_sub":1}}]"#
+            ),
+            Err("MULTISIG: not valid JSON".to_owned()),
+        ),
+        (
+            format!(
+                r#"[{{"operations":["get"],"signatures":2,"keys":["{v}","{a}"],"same_sub":true}}]"#
+            ),
+            Ok(()),
+        ),
+    ];
+    for (rule, want) in cases {
+        let got = Config::from_settings(|name| match name {
+            "VENDOR_KEYS" => Some(keys.clone()),
+            "MULTISIG" => Some(rule.clone()),
+            _ => load_value(name),
+        })
+        .map(drop)
+        .map_err(|e| e.to_string());
+        match (&got, &want) {
+            (Err(got), Err(want)) => assert!(got.starts_with(want.as_str()), "{rule}: {got}"),
+            _ => assert_eq!(got, want, "{rule}"),
+        }
+    }
+}
+
+#[test]
+fn a_key_root_is_a_folder() {
+    let config = load("S3_KEY_ROOT", Some("tenant-7/")).unwrap();
+    assert_eq!(config.key_root, "tenant-7/");
+    let gatekeeper = s3_gatekeeper::Gatekeeper::new(config);
+    assert_eq!(gatekeeper.key_root(), "tenant-7/");
 }

@@ -7,6 +7,7 @@
 mod support;
 
 use s3_gatekeeper::acl::Caller;
+use s3_gatekeeper::audit::{AuditRecord, INSERT_SQL, SqlValue};
 use s3_gatekeeper::grant::{Claims, SigningKey, format_time, token};
 use s3_gatekeeper::s3::encode_path;
 use s3_gatekeeper::{Decision, Gatekeeper};
@@ -408,6 +409,461 @@ fn dot_segments_are_refused() {
             code(&decision),
             Err((401, "grant_malformed")),
             "{key:?} in the grant"
+        );
+    }
+}
+
+fn decide_as(
+    gatekeeper: &Gatekeeper,
+    caller: &Caller,
+    request: http::request::Builder,
+) -> Decision {
+    gatekeeper.decide(&request.body(()).unwrap(), caller, support::at(NOW))
+}
+
+fn list_claims(prefix: &str) -> Claims {
+    let mut c = support::claims("list", "", NOW, 60);
+    c.key = None;
+    c.prefix = Some(prefix.into());
+    c
+}
+
+fn list_path(prefix: &str) -> String {
+    let query: String = form_urlencoded::Serializer::new(String::new())
+        .append_pair("prefix", prefix)
+        .finish();
+    format!("/objects?{query}")
+}
+
+/// A vendor key, an approver key and a third trusted key, with `rules` as `MULTISIG`.
+fn multisig(rules: &str) -> (Gatekeeper, [SigningKey; 3]) {
+    let signers = [
+        support::vendor_key(),
+        SigningKey::from_seed([2; 32]).unwrap(),
+        SigningKey::from_seed([3; 32]).unwrap(),
+    ];
+    let keys = format!(
+        r#"[{{"public":"{}"}},{{"public":"{}"}},{{"public":"{}"}}]"#,
+        signers[0].public_key(),
+        signers[1].public_key(),
+        signers[2].public_key()
+    );
+    let rules = rules
+        .replace("VENDOR", signers[0].id())
+        .replace("APPROVER", signers[1].id())
+        .replace("THIRD", signers[2].id());
+    let gatekeeper = support::gatekeeper(&[("VENDOR_KEYS", &keys), ("MULTISIG", &rules)]);
+    (gatekeeper, signers)
+}
+
+/// A listing returns every key that starts with its prefix, so a rule on `finance/` must cover
+/// any listing whose prefix overlaps it: `""`, `f` and `finance` all return `finance/…` keys.
+#[test]
+fn a_list_rule_covers_every_listing_that_can_return_its_keys() {
+    let (gatekeeper, [vendor, approver, _]) = multisig(
+        r#"[{"operations":["list"],"prefix":"finance/","signatures":2,"keys":["VENDOR","APPROVER"]}]"#,
+    );
+    let cases = [
+        ("", Err((403, "signatures_insufficient"))),
+        ("f", Err((403, "signatures_insufficient"))),
+        ("finance", Err((403, "signatures_insufficient"))),
+        ("finance/", Err((403, "signatures_insufficient"))),
+        ("finance/2026/", Err((403, "signatures_insufficient"))),
+        ("fo", Ok(())),
+        ("financial", Ok(())),
+        ("reports/", Ok(())),
+    ];
+    for (prefix, want) in cases {
+        let token = vendor.mint(&list_claims(prefix)).unwrap();
+        let decision = decide(
+            &gatekeeper,
+            "GET",
+            &list_path(prefix),
+            std::slice::from_ref(&token),
+        );
+        assert_eq!(code(&decision), want, "one signature listing {prefix:?}");
+        let second = approver.mint(&list_claims(prefix)).unwrap();
+        let decision = decide(&gatekeeper, "GET", &list_path(prefix), &[token, second]);
+        assert_eq!(code(&decision), Ok(()), "two signatures listing {prefix:?}");
+    }
+}
+
+/// A grant whose signature verified is kept in the decision, and its signer and user go to the
+/// audit row, even when the request is then refused; a grant whose signature did not verify
+/// names no one.
+// One row per refusal: the table reads best whole.
+#[allow(clippy::too_many_lines)]
+#[test]
+fn refused_but_genuine_grants_are_recorded_as_their_signers() {
+    let (gatekeeper, [vendor, _, _]) = multisig(
+        r#"[{"operations":["get"],"prefix":"finance/","signatures":2,"keys":["VENDOR","APPROVER"]}]"#,
+    );
+    let time = |t| format_time(t).unwrap();
+    let good = claims(|c| c.jti = Some("j-1".into()));
+    let by_vendor = |edit: &dyn Fn(&mut Claims)| {
+        let mut c = good.clone();
+        edit(&mut c);
+        vendor.mint(&c).unwrap()
+    };
+    let mut tampered = by_vendor(&|_| {}).into_bytes();
+    tampered[30] = if tampered[30] == b'A' { b'B' } else { b'A' };
+    let tampered = String::from_utf8(tampered).unwrap();
+    let stranger = SigningKey::from_seed([9; 32]).unwrap();
+    let finance = |k: &SigningKey| {
+        let mut c = support::claims("get", "finance/ledger.csv", NOW, 60);
+        c.jti = Some("j-1".into());
+        k.mint(&c).unwrap()
+    };
+    let path = "/objects/reports/q3.csv";
+    let cases: Vec<(&str, &str, Vec<String>, &str, bool)> = vec![
+        (
+            "ip mismatch",
+            path,
+            vec![by_vendor(&|c| c.ip = Some("203.0.113.0/24".into()))],
+            "grant_ip_mismatch",
+            true,
+        ),
+        (
+            "scope mismatch",
+            "/objects/reports/q4.csv",
+            vec![by_vendor(&|_| {})],
+            "grant_scope_mismatch",
+            true,
+        ),
+        (
+            "expired",
+            path,
+            vec![by_vendor(&|c| c.exp = time(NOW - 61))],
+            "grant_expired",
+            true,
+        ),
+        (
+            "wrong audience",
+            path,
+            vec![by_vendor(&|c| c.aud = "other".into())],
+            "grant_wrong_audience",
+            true,
+        ),
+        (
+            "not yet valid",
+            path,
+            vec![by_vendor(&|c| c.nbf = Some(time(NOW + 120)))],
+            "grant_not_yet_valid",
+            true,
+        ),
+        (
+            "signatures insufficient",
+            "/objects/finance/ledger.csv",
+            vec![finance(&vendor)],
+            "signatures_insufficient",
+            true,
+        ),
+        (
+            "a genuine grant beside a forged one",
+            path,
+            vec![tampered.clone(), by_vendor(&|_| {})],
+            "grant_bad_signature",
+            true,
+        ),
+        ("forged", path, vec![tampered], "grant_bad_signature", false),
+        (
+            "unknown key",
+            path,
+            vec![stranger.mint(&good).unwrap()],
+            "grant_unknown_key",
+            false,
+        ),
+        (
+            "too many to look at",
+            path,
+            vec![by_vendor(&|_| {}); 5],
+            "grant_too_many",
+            false,
+        ),
+    ];
+    for (name, path, tokens, want, genuine) in cases {
+        let decision = decide(&gatekeeper, "GET", path, &tokens);
+        assert_eq!(code(&decision).unwrap_err().1, want, "{name}");
+        assert_eq!(!decision.grants.is_empty(), genuine, "{name}: grants kept");
+        let mut record = AuditRecord::default();
+        record.describe(decision.intent.as_ref(), &decision.grants);
+        if genuine {
+            assert_eq!(record.key_id.as_deref(), Some(vendor.id()), "{name}");
+            assert_eq!(record.sub.as_deref(), Some("user-1"), "{name}");
+            assert_eq!(record.jti.as_deref(), Some("j-1"), "{name}");
+        } else {
+            assert_eq!(
+                (record.key_id, record.sub, record.jti),
+                (None, None, None),
+                "{name}"
+            );
+        }
+    }
+}
+
+/// The value the audit INSERT binds to `column`.
+fn column(record: &AuditRecord, column: &str) -> SqlValue {
+    let names = INSERT_SQL
+        .split_once('(')
+        .and_then(|(_, rest)| rest.split_once(')'))
+        .unwrap()
+        .0;
+    let at = names
+        .split(", ")
+        .position(|name| name == column)
+        .unwrap_or_else(|| panic!("the audit log has no column {column}"));
+    record.params().swap_remove(at)
+}
+
+/// Who is recorded for a multi-signature request does not depend on the order the caller put
+/// the grants in: the first signer is the first of the rule's `keys`, and every signer's key,
+/// user and grant id are recorded, in that order.
+#[test]
+fn signers_are_recorded_in_the_rules_order_whatever_the_callers() {
+    let (gatekeeper, [vendor, approver, third]) = multisig(
+        r#"[{"operations":["get"],"prefix":"finance/","signatures":2,"keys":["APPROVER","VENDOR"]}]"#,
+    );
+    let grant = |k: &SigningKey, sub: &str| {
+        let mut c = support::claims("get", "finance/ledger.csv", NOW, 60);
+        c.sub = sub.into();
+        c.jti = Some(format!("{sub}-jti"));
+        k.mint(&c).unwrap()
+    };
+    let (v, a, t) = (
+        grant(&vendor, "alice"),
+        grant(&approver, "bob"),
+        grant(&third, "carol"),
+    );
+    let want = serde_json::json!([
+        {"key_id": approver.id(), "sub": "bob", "jti": "bob-jti"},
+        {"key_id": vendor.id(), "sub": "alice", "jti": "alice-jti"},
+        {"key_id": third.id(), "sub": "carol", "jti": "carol-jti"},
+    ]);
+    for order in [
+        [v.clone(), a.clone(), t.clone()],
+        [t.clone(), v.clone(), a.clone()],
+        [a.clone(), t.clone(), v.clone()],
+    ] {
+        let decision = decide(&gatekeeper, "GET", "/objects/finance/ledger.csv", &order);
+        assert_eq!(code(&decision), Ok(()));
+        let mut record = AuditRecord::default();
+        record.describe(decision.intent.as_ref(), &decision.grants);
+        assert_eq!(record.key_id.as_deref(), Some(approver.id()));
+        assert_eq!(record.sub.as_deref(), Some("bob"));
+        assert_eq!(record.jti.as_deref(), Some("bob-jti"));
+        let SqlValue::Text(signers) = column(&record, "signers") else {
+            panic!("signers is text");
+        };
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&signers).unwrap(),
+            want
+        );
+    }
+}
+
+/// `same_sub` makes a rule require every grant to name the same user.
+#[test]
+fn a_rule_can_require_one_user_across_its_grants() {
+    let rule = |same: &str| {
+        format!(
+            r#"[{{"operations":["get"],"prefix":"finance/","signatures":2,"keys":["VENDOR","APPROVER"]{same}}}]"#
+        )
+    };
+    let grant = |k: &SigningKey, key: &str, sub: &str| {
+        let mut c = support::claims("get", key, NOW, 60);
+        c.sub = sub.into();
+        k.mint(&c).unwrap()
+    };
+    let cases = [
+        (
+            rule(r#","same_sub":true"#),
+            "alice",
+            "bob",
+            Err((403, "signatures_sub_mismatch")),
+        ),
+        (rule(r#","same_sub":true"#), "alice", "alice", Ok(())),
+        (rule(r#","same_sub":false"#), "alice", "bob", Ok(())),
+        (rule(""), "alice", "bob", Ok(())),
+    ];
+    for (rules, first, second, want) in cases {
+        let (gatekeeper, [vendor, approver, _]) = multisig(&rules);
+        let key = "finance/ledger.csv";
+        let tokens = [grant(&vendor, key, first), grant(&approver, key, second)];
+        let decision = decide(&gatekeeper, "GET", "/objects/finance/ledger.csv", &tokens);
+        assert_eq!(code(&decision), want, "{rules} {first} {second}");
+        let outside = [
+            grant(&vendor, "reports/q3.csv", first),
+            grant(&approver, "reports/q3.csv", second),
+        ];
+        let decision = decide(&gatekeeper, "GET", "/objects/reports/q3.csv", &outside);
+        assert_eq!(code(&decision), Ok(()), "outside the rule: {rules}");
+    }
+}
+
+/// A claim-shape case: name, claims, method, path, and the outcome wanted.
+type ClaimCase<'a> = (
+    &'a str,
+    Claims,
+    &'a str,
+    &'a str,
+    Result<(), (u16, &'a str)>,
+);
+
+/// Every claim the documentation calls required must be non-empty; a listing's `prefix` may be
+/// empty, for the whole bucket.
+#[test]
+fn required_claims_may_not_be_empty() {
+    let gatekeeper = support::gatekeeper(&[]);
+    let path = "/objects/reports/q3.csv";
+    let cases: Vec<ClaimCase> = vec![
+        (
+            "empty sub",
+            claims(|c| c.sub = String::new()),
+            "GET",
+            path,
+            Err((401, "grant_malformed")),
+        ),
+        (
+            "empty aud",
+            claims(|c| c.aud = String::new()),
+            "GET",
+            path,
+            Err((401, "grant_malformed")),
+        ),
+        (
+            "empty op",
+            claims(|c| c.op = String::new()),
+            "GET",
+            path,
+            Err((401, "grant_malformed")),
+        ),
+        (
+            "empty exp",
+            claims(|c| c.exp = String::new()),
+            "GET",
+            path,
+            Err((401, "grant_malformed")),
+        ),
+        (
+            "empty key",
+            claims(|c| c.key = Some(String::new())),
+            "GET",
+            path,
+            Err((401, "grant_malformed")),
+        ),
+        (
+            "empty jti on a read",
+            claims(|c| c.jti = Some(String::new())),
+            "GET",
+            path,
+            Err((401, "grant_malformed")),
+        ),
+        (
+            "empty jti on a write",
+            {
+                let mut c = support::claims("put", "reports/q3.csv", NOW, 60);
+                c.jti = Some(String::new());
+                c
+            },
+            "PUT",
+            path,
+            Err((401, "grant_jti_required")),
+        ),
+        (
+            "empty content_type",
+            {
+                let mut c = support::claims("put", "reports/q3.csv", NOW, 60);
+                c.jti = Some("j".into());
+                c.content_type = Some(String::new());
+                c
+            },
+            "PUT",
+            path,
+            Err((401, "grant_malformed")),
+        ),
+        (
+            "empty prefix: the whole bucket",
+            list_claims(""),
+            "GET",
+            "/objects?prefix=",
+            Ok(()),
+        ),
+        ("well formed", claims(|_| {}), "GET", path, Ok(())),
+    ];
+    for (name, c, method, path, want) in cases {
+        let request = http::Request::builder()
+            .method(method)
+            .uri(path)
+            .header("authorization", format!("Bearer {}", mint(&c)))
+            .header("content-length", "1");
+        assert_eq!(
+            code(&decide_as(&gatekeeper, &caller(), request)),
+            want,
+            "{name}"
+        );
+    }
+}
+
+/// The grant's `ip` and the ACL see an IPv4 caller the same way, whether it arrives as IPv4 or
+/// as IPv4-mapped IPv6, and a block written either way means the same addresses.
+#[test]
+fn ipv4_mapped_callers_meet_the_grants_ipv4_block() {
+    let gatekeeper = support::gatekeeper(&[]);
+    let cases = [
+        ("198.51.100.0/24", "::ffff:198.51.100.7", Ok(())),
+        ("198.51.100.0/24", "198.51.100.7", Ok(())),
+        ("::ffff:198.51.100.0/120", "198.51.100.7", Ok(())),
+        ("::ffff:198.51.100.0/120", "::ffff:198.51.100.7", Ok(())),
+        (
+            "203.0.113.0/24",
+            "::ffff:198.51.100.7",
+            Err((403, "grant_ip_mismatch")),
+        ),
+        (
+            "::ffff:203.0.113.0/120",
+            "198.51.100.7",
+            Err((403, "grant_ip_mismatch")),
+        ),
+    ];
+    for (block, ip, want) in cases {
+        let token = mint(&claims(|c| c.ip = Some(block.into())));
+        let who = Caller {
+            ip: Some(ip.parse().unwrap()),
+            country: Some("US".parse().unwrap()),
+        };
+        let request = http::Request::get("/objects/reports/q3.csv")
+            .header("authorization", format!("Bearer {token}"));
+        assert_eq!(
+            code(&decide_as(&gatekeeper, &who, request)),
+            want,
+            "{block} from {ip}"
+        );
+    }
+}
+
+/// The `Authorization` scheme name is case-insensitive (RFC 7235), and any other scheme carries
+/// no grant.
+#[test]
+fn the_bearer_scheme_is_case_insensitive() {
+    let gatekeeper = support::gatekeeper(&[]);
+    let token = mint(&claims(|_| {}));
+    let cases = [
+        (format!("Bearer {token}"), Ok(())),
+        (format!("bearer {token}"), Ok(())),
+        (format!("BEARER {token}"), Ok(())),
+        (format!("bEaReR   {token}"), Ok(())),
+        (format!("Basic {token}"), Err((401, "grant_missing"))),
+        (format!("Bearer{token}"), Err((401, "grant_missing"))),
+        (format!("Bearers {token}"), Err((401, "grant_missing"))),
+    ];
+    for (header, want) in cases {
+        let request =
+            http::Request::get("/objects/reports/q3.csv").header("authorization", &header);
+        assert_eq!(
+            code(&decide_as(&gatekeeper, &caller(), request)),
+            want,
+            "{}",
+            &header[..header.len().min(12)]
         );
     }
 }

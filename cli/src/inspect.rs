@@ -79,24 +79,32 @@ pub(crate) fn run(args: &Args) -> Result<(), String> {
         Some(at) => at,
         None => u64::try_from(unix_now()?).map_err(|_| "the clock is before 1970".to_owned())?,
     };
-    match verifier.verify(&args.token, UNIX_EPOCH + Duration::from_secs(now)) {
-        Ok(grant) => print(
-            &mut out,
-            format!(
-                "verdict: valid, signed by {}: {} {} for {} until {}",
-                grant.key_id,
-                grant.operation,
-                grant.scope,
-                grant.sub,
-                s3_gatekeeper::grant::format_time(grant.expires).unwrap_or_default()
-            ),
-        ),
-        Err(e) => {
+    let refusal = |out: &mut dyn Write, e: s3_gatekeeper::grant::GrantError| {
+        print(
+            out,
+            format!("verdict: refused, {} ({})", e.code(), e.message()),
+        )?;
+        Err::<(), String>("the grant would be refused".into())
+    };
+    match verifier.open(&args.token, UNIX_EPOCH + Duration::from_secs(now)) {
+        Ok((grant, valid)) => {
+            // A genuine grant is named even when refused, as the audit log names it.
             print(
                 &mut out,
-                format!("verdict: refused, {} ({})", e.code(), e.message()),
+                format!(
+                    "signed:  genuine, by {}: {} {} for {} until {}",
+                    grant.key_id,
+                    grant.operation,
+                    grant.scope,
+                    grant.sub,
+                    s3_gatekeeper::grant::format_time(grant.expires).unwrap_or_default()
+                ),
             )?;
-            Err("the grant would be refused".into())
+            match valid {
+                Ok(()) => print(&mut out, "verdict: valid".to_owned()),
+                Err(e) => refusal(&mut out, e),
+            }
         }
+        Err(e) => refusal(&mut out, e),
     }
 }

@@ -92,6 +92,12 @@ fn a_minted_grant_inspects_as_valid_and_a_wrong_audience_is_explained() {
         "{}",
         stdout(&wrong)
     );
+    assert!(
+        stdout(&wrong).contains("signed:  genuine, by k4.pid.")
+            && stdout(&wrong).contains("for u-1"),
+        "a refused but genuine grant still names its signer and user: {}",
+        stdout(&wrong)
+    );
 
     let curl = grant(&["--op", "get", "--curl", "https://gk.example/"]);
     let line = stdout(&curl);

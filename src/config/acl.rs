@@ -4,7 +4,7 @@ use ipnet::IpNet;
 use serde::Deserialize;
 
 use crate::Operation;
-use crate::acl::{Acl, Country, DEFAULT_COUNTRIES, Verdict};
+use crate::acl::{Acl, Country, DEFAULT_COUNTRIES, Verdict, canonical_net};
 use crate::config::{ConfigError, Problem};
 
 const SETTING: &str = "ACL";
@@ -122,19 +122,25 @@ fn networks(entries: &[String], field: &str) -> Result<Vec<IpNet>, ConfigError> 
             if net.trunc() != net {
                 return Err(at(Problem::HostBitsSet));
             }
-            Ok(net)
+            Ok(canonical_net(net))
         })
         .collect()
 }
 
+/// Reads country codes. `XX` (unknown) and `T1` (Tor) are not countries, and the lists never
+/// match them: `country.unknown` and `country.tor` decide those callers, so listing them is an
+/// error rather than a rule that silently does nothing.
 fn countries(entries: &[String], field: &str) -> Result<Vec<Country>, ConfigError> {
     entries
         .iter()
         .enumerate()
         .map(|(i, entry)| {
-            entry
-                .parse()
-                .map_err(|e| ConfigError::at(SETTING, format!("{field}[{i}]"), Problem::Country(e)))
+            let at = |problem| ConfigError::at(SETTING, format!("{field}[{i}]"), problem);
+            match entry.parse().map_err(|e| at(Problem::Country(e)))? {
+                Country::UNKNOWN => Err(at(Problem::NotACountry("country.unknown"))),
+                Country::TOR => Err(at(Problem::NotACountry("country.tor"))),
+                country => Ok(country),
+            }
         })
         .collect()
 }

@@ -61,6 +61,14 @@ pub enum Problem {
     OnlyWith(&'static str),
     /// Text with characters or a length the setting does not allow.
     Text,
+    /// A code Cloudflare uses for callers without a country (`XX`, `T1`), which the field named
+    /// here decides.
+    NotACountry(&'static str),
+    /// The same value listed twice.
+    Duplicate,
+    /// A folder that does not end with `/`, so it would also match its neighbours
+    /// (`tenant-7` is a prefix of `tenant-70/…`).
+    NotAFolder,
 }
 
 impl ConfigError {
@@ -121,6 +129,9 @@ impl fmt::Display for Problem {
             Self::Origin(e) => e.fmt(f),
             Self::OnlyWith(other) => write!(f, "only allowed with {other}"),
             Self::Text => f.write_str("contains characters or a length that is not allowed"),
+            Self::NotACountry(other) => write!(f, "not a country; use {other}"),
+            Self::Duplicate => f.write_str("listed more than once"),
+            Self::NotAFolder => f.write_str("must end with / (a folder, such as tenant-7/)"),
         }
     }
 }

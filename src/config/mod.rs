@@ -31,7 +31,7 @@ pub struct Config {
     pub bucket: Bucket,
     /// `S3_ADDRESSING`: `virtual` (default) or `path`.
     pub addressing: Addressing,
-    /// `S3_KEY_ROOT`: a folder every key is placed under, or empty.
+    /// `S3_KEY_ROOT`: a folder (ending in `/`) every key is placed under, or empty.
     pub key_root: String,
     /// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN` (secrets).
     pub credentials: Credentials,
@@ -100,6 +100,11 @@ impl Config {
         let key_root = get("S3_KEY_ROOT").unwrap_or_default();
         if key_root.len() > 512 || key_root.chars().any(char::is_control) {
             return Err(ConfigError::new("S3_KEY_ROOT", Problem::Text));
+        }
+        // Keys are appended to the root as they are, so a root without its slash confines
+        // nothing: `tenant-7` and the key `0/x` make `tenant-70/x`.
+        if !key_root.is_empty() && !key_root.ends_with('/') {
+            return Err(ConfigError::new("S3_KEY_ROOT", Problem::NotAFolder));
         }
         let credentials = Credentials::new(
             required("AWS_ACCESS_KEY_ID")?,

@@ -9,7 +9,8 @@ use crate::grant::{KeyRing, MAX_GRANTS, Quorum};
 const SETTING: &str = "MULTISIG";
 
 /// One rule: `{"operations": ["put", "delete"], "prefix": "finance/", "signatures": 2,
-/// "keys": ["k4.pid.…", "k4.pid.…"]}`. `prefix` defaults to every key, `keys` to every trusted key.
+/// "keys": ["k4.pid.…", "k4.pid.…"], "same_sub": true}`. `prefix` defaults to every key and
+/// `same_sub` to `false`; `keys` is required.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Raw {
@@ -18,6 +19,8 @@ struct Raw {
     prefix: String,
     signatures: u64,
     keys: Option<Vec<String>>,
+    #[serde(default)]
+    same_sub: bool,
 }
 
 pub(crate) fn parse(json: Option<&str>, ring: &KeyRing) -> Result<Vec<Quorum>, ConfigError> {
@@ -43,17 +46,26 @@ fn rule(i: usize, raw: Raw, ring: &KeyRing) -> Result<Quorum, ConfigError> {
                 .map_err(|_| at(format!("operations[{j}]"), Problem::Operation))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    if let Some(keys) = &raw.keys
-        && let Some(j) = keys.iter().position(|id| ring.get(id).is_none())
-    {
-        return Err(at(format!("keys[{j}]"), Problem::UnknownKey));
+    // A rule for no operation would cover nothing, as silently as one that is not there.
+    if operations.is_empty() {
+        return Err(at("operations".into(), Problem::Missing));
+    }
+    // Without a list of its own, a rule would count every trusted key, and one signer holding
+    // two of them (the old and the new key during a rotation) would meet it alone.
+    let keys = raw
+        .keys
+        .filter(|keys| !keys.is_empty())
+        .ok_or_else(|| at("keys".into(), Problem::Missing))?;
+    for (j, id) in keys.iter().enumerate() {
+        if ring.get(id).is_none() {
+            return Err(at(format!("keys[{j}]"), Problem::UnknownKey));
+        }
+        if keys[..j].contains(id) {
+            return Err(at(format!("keys[{j}]"), Problem::Duplicate));
+        }
     }
     // A quorum no request could ever meet would lock the operations out silently.
-    let available = raw
-        .keys
-        .as_ref()
-        .map_or(ring.len(), Vec::len)
-        .min(MAX_GRANTS);
+    let available = keys.len().min(MAX_GRANTS);
     let signatures = usize::try_from(raw.signatures).unwrap_or(usize::MAX);
     if signatures == 0 || signatures > available {
         return Err(at(
@@ -68,6 +80,7 @@ fn rule(i: usize, raw: Raw, ring: &KeyRing) -> Result<Quorum, ConfigError> {
         operations,
         prefix: raw.prefix,
         signatures,
-        keys: raw.keys,
+        keys,
+        same_sub: raw.same_sub,
     })
 }

@@ -33,6 +33,7 @@ pub(crate) enum Kind {
     Replayed,
     SignaturesInsufficient,
     DuplicateSigner,
+    SubMismatch,
 }
 
 impl GrantError {
@@ -80,7 +81,8 @@ impl GrantError {
             | Kind::IpMismatch
             | Kind::Replayed
             | Kind::SignaturesInsufficient
-            | Kind::DuplicateSigner => StatusCode::FORBIDDEN,
+            | Kind::DuplicateSigner
+            | Kind::SubMismatch => StatusCode::FORBIDDEN,
         }
     }
 
@@ -105,6 +107,7 @@ impl GrantError {
             Kind::Replayed => "grant_replayed",
             Kind::SignaturesInsufficient => "signatures_insufficient",
             Kind::DuplicateSigner => "signatures_duplicate",
+            Kind::SubMismatch => "signatures_sub_mismatch",
         }
     }
 
@@ -131,6 +134,7 @@ impl GrantError {
             Kind::Replayed => "this grant has already been used",
             Kind::SignaturesInsufficient => "this request needs more signatures",
             Kind::DuplicateSigner => "the same key signed more than one of the grants",
+            Kind::SubMismatch => "the grants must all name the same user (sub)",
         }
     }
 }

@@ -67,6 +67,11 @@ impl KeyRing {
         self.keys.iter().find(|k| k.id() == id)
     }
 
+    /// Where the key with PASERK id `id` stands in the ring (the order of `VENDOR_KEYS`).
+    pub(crate) fn position(&self, id: &str) -> Option<usize> {
+        self.keys.iter().position(|k| k.id() == id)
+    }
+
     /// Number of trusted keys.
     pub fn len(&self) -> usize {
         self.keys.len()

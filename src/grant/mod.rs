@@ -22,6 +22,6 @@ pub use keyring::{KeyRing, TrustedKey};
 pub use quorum::Quorum;
 pub use time::format as format_time;
 pub use token::MAX_TOKEN_LEN;
-pub use verify::{Grant, MAX_GRANTS, Policy, Scope, Verifier};
+pub use verify::{Grant, MAX_GRANTS, Policy, Refusal, Scope, Verifier};
 
 pub(crate) use time::parse as parse_time;

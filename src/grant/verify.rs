@@ -7,6 +7,7 @@ use std::time::SystemTime;
 use ipnet::IpNet;
 use serde::Deserialize;
 
+use crate::acl::{canonical_ip, canonical_net};
 use crate::grant::GrantError;
 use crate::grant::claims::Claims;
 use crate::grant::error::Kind;
@@ -56,7 +57,9 @@ impl std::fmt::Display for Scope {
     }
 }
 
-/// A grant whose signature, audience and times have been verified.
+/// A grant whose signature verified, with what it says. On its own this says nothing about
+/// whether it allows a request: [`Verifier::authorize`] decides that, and keeps the grants it
+/// refused too, so that the audit log names who signed a refused request.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Grant {
     /// The PASERK id of the key that signed it.
@@ -81,6 +84,7 @@ pub struct Grant {
 
 impl Grant {
     /// Checks that the grant covers `op` on `target`, byte for byte, from a caller at `ip`.
+    /// An IPv4-mapped IPv6 `ip` is checked as the IPv4 address it carries, as the ACL does.
     pub fn permits(
         &self,
         op: Operation,
@@ -91,7 +95,7 @@ impl Grant {
             return Err(GrantError::scope_mismatch());
         }
         if let Some(net) = self.ip
-            && !ip.is_some_and(|ip| net.contains(&ip))
+            && !ip.is_some_and(|ip| net.contains(&canonical_ip(ip)))
         {
             return Err(GrantError::new(Kind::IpMismatch));
         }
@@ -99,10 +103,40 @@ impl Grant {
     }
 }
 
+/// Why [`Verifier::authorize`] refused a request, with the grants whose signatures verified
+/// (in the order the audit log names them), so that a refusal still names who signed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refusal {
+    /// Why the request was refused.
+    pub error: GrantError,
+    /// Every grant of the request whose signature verified; empty if none did.
+    pub grants: Vec<Grant>,
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.error.fmt(f)
+    }
+}
+
+impl std::error::Error for Refusal {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.error)
+    }
+}
+
 /// The footer every grant carries: the PASERK id of the signing key.
 #[derive(Deserialize)]
 struct Footer {
     kid: String,
+}
+
+/// The claims of a genuine grant that are checked against this gatekeeper and the clock rather
+/// than kept in the [`Grant`].
+struct Validity {
+    audience: String,
+    not_before: Option<UnixSeconds>,
+    issued: Option<UnixSeconds>,
 }
 
 /// Verifies grants for one gatekeeper.
@@ -126,11 +160,23 @@ impl Verifier {
         }
     }
 
-    /// Verifies one token as of `now`.
+    /// Verifies one token as of `now`: the grant, if it is genuine and valid now.
+    pub fn verify(&self, token: &str, now: SystemTime) -> Result<Grant, GrantError> {
+        let (grant, valid) = self.open(token, now)?;
+        valid.map(|()| grant)
+    }
+
+    /// Opens one token as of `now`. The outer error: the token is not genuine (format, key,
+    /// signature) or its claims are not of the documented shape. Otherwise the grant, and
+    /// whether it is valid now: its key's window and operations, audience, times and `jti`.
     ///
     /// Cheap checks come first: a token that is too long, not `v4.public`, badly encoded or
     /// signed by an unknown key is refused before any signature is checked.
-    pub fn verify(&self, token: &str, now: SystemTime) -> Result<Grant, GrantError> {
+    pub fn open(
+        &self,
+        token: &str,
+        now: SystemTime,
+    ) -> Result<(Grant, Result<(), GrantError>), GrantError> {
         let untrusted = Untrusted::parse(token)?;
         let footer: Footer =
             serde_json::from_slice(untrusted.footer()).map_err(|_| GrantError::malformed())?;
@@ -140,48 +186,38 @@ impl Verifier {
             .ok_or(GrantError::new(Kind::UnknownKey))?;
         let payload = untrusted.open(&trusted_key.key, b"")?;
         let claims: Claims = serde_json::from_str(&payload).map_err(|_| GrantError::malformed())?;
+        let (grant, validity) = read(footer.kid, claims)?;
 
         let now = time::unix_seconds(now);
-        let operation: Operation = claims.op.parse().map_err(|_| GrantError::malformed())?;
-        trusted_key.allows(operation, now)?;
-        if claims.aud != self.audience {
-            return Err(GrantError::new(Kind::WrongAudience));
-        }
-        let expires = self.check_times(&claims, now)?;
-        let scope = match (operation, claims.key, claims.prefix) {
-            (Operation::List, None, Some(prefix)) => Scope::Prefix(prefix),
-            (_, Some(key), None) if operation != Operation::List => {
-                Scope::Key(key.parse().map_err(|_| GrantError::malformed())?)
-            }
-            _ => return Err(GrantError::malformed()),
-        };
-        if operation.is_write() && claims.jti.as_deref().is_none_or(str::is_empty) {
-            return Err(GrantError::new(Kind::JtiRequired));
-        }
-        let ip = claims
-            .ip
-            .as_deref()
-            .map(str::parse::<IpNet>)
-            .transpose()
-            .map_err(|_| GrantError::malformed())?;
-        Ok(Grant {
-            key_id: footer.kid,
-            sub: claims.sub,
-            jti: claims.jti,
-            operation,
-            scope,
-            expires,
-            ip,
-            max_size: claims.max_size,
-            content_type: claims.content_type,
-        })
+        let valid = trusted_key
+            .allows(grant.operation, now)
+            .and_then(|()| {
+                if validity.audience == self.audience {
+                    Ok(())
+                } else {
+                    Err(GrantError::new(Kind::WrongAudience))
+                }
+            })
+            .and_then(|()| self.check_times(&validity, grant.expires, now))
+            .and_then(|()| {
+                if grant.operation.is_write() && grant.jti.is_none() {
+                    Err(GrantError::new(Kind::JtiRequired))
+                } else {
+                    Ok(())
+                }
+            });
+        Ok((grant, valid))
     }
 
     /// Verifies every grant a request carries and checks that, together, they allow `op` on
     /// `target` from a caller at `ip`: each must cover exactly that, no key may sign twice, and
-    /// where a [`Quorum`] applies, enough distinct keys must have signed.
+    /// where a [`Quorum`] applies, enough distinct keys must have signed (and, if it says so,
+    /// for one `sub`).
     ///
-    /// Returns the grants in the order they came; the first is the one recorded as the user's.
+    /// The grants come back in an order the caller cannot choose: the first covering rule's
+    /// `keys` first, in that order, then the rest in the order of the key ring; the first is
+    /// the one the audit log names as the user's. A refusal carries every grant whose signature
+    /// verified, in the same order.
     pub fn authorize<'t>(
         &self,
         tokens: impl IntoIterator<Item = &'t str>,
@@ -189,52 +225,153 @@ impl Verifier {
         target: &Scope,
         ip: Option<IpAddr>,
         now: SystemTime,
-    ) -> Result<Vec<Grant>, GrantError> {
+    ) -> Result<Vec<Grant>, Refusal> {
+        let refuse = |kind, grants| {
+            Err(Refusal {
+                error: GrantError::new(kind),
+                grants,
+            })
+        };
         // Counted before any signature is checked, so a flood of tokens costs nothing.
         let tokens: Vec<&str> = tokens.into_iter().take(MAX_GRANTS + 1).collect();
         if tokens.len() > MAX_GRANTS {
-            return Err(GrantError::new(Kind::TooMany));
+            return refuse(Kind::TooMany, Vec::new());
         }
+        // Every token is opened, even after one is refused, so that the refusal names every
+        // signer; at most MAX_GRANTS signatures are checked, as for an allowed request.
         let mut grants: Vec<Grant> = Vec::with_capacity(tokens.len());
+        let mut refused = None;
         for token in tokens {
-            let grant = self.verify(token, now)?;
-            grant.permits(op, target, ip)?;
-            if grants.iter().any(|g| g.key_id == grant.key_id) {
-                return Err(GrantError::new(Kind::DuplicateSigner));
+            let verdict = self.open(token, now).and_then(|(grant, valid)| {
+                let verdict = valid
+                    .and_then(|()| grant.permits(op, target, ip))
+                    .and_then(|()| {
+                        if grants.iter().any(|g| g.key_id == grant.key_id) {
+                            Err(GrantError::new(Kind::DuplicateSigner))
+                        } else {
+                            Ok(())
+                        }
+                    });
+                grants.push(grant);
+                verdict
+            });
+            if let Err(error) = verdict {
+                refused.get_or_insert(error);
             }
-            grants.push(grant);
+        }
+        let rules: Vec<&Quorum> = self
+            .quorums
+            .iter()
+            .filter(|q| q.covers(op, target))
+            .collect();
+        self.order(&mut grants, rules.first().copied());
+        if let Some(error) = refused {
+            return Err(Refusal { error, grants });
         }
         if grants.is_empty() {
-            return Err(GrantError::missing());
+            return refuse(Kind::Missing, grants);
         }
-        for quorum in self.quorums.iter().filter(|q| q.covers(op, target)) {
-            if grants.iter().filter(|g| quorum.counts(&g.key_id)).count() < quorum.signatures {
-                return Err(GrantError::new(Kind::SignaturesInsufficient));
+        for rule in rules {
+            if grants.iter().filter(|g| rule.counts(&g.key_id)).count() < rule.signatures {
+                return refuse(Kind::SignaturesInsufficient, grants);
+            }
+            if rule.same_sub && grants.iter().any(|g| g.sub != grants[0].sub) {
+                return refuse(Kind::SubMismatch, grants);
             }
         }
         Ok(grants)
     }
 
-    fn check_times(&self, claims: &Claims, now: UnixSeconds) -> Result<UnixSeconds, GrantError> {
-        let parse = |s: &str| time::parse(s).ok_or(GrantError::malformed());
+    /// Puts `grants` in the order the audit log names them, which the caller cannot choose:
+    /// `rule`'s keys in its order, then other keys in the order of the key ring; grants by one
+    /// key (only ever in a refused request) by `sub`, then `jti`.
+    fn order(&self, grants: &mut [Grant], rule: Option<&Quorum>) {
+        let named = rule.map_or(0, |rule| rule.keys.len());
+        grants.sort_by_cached_key(|g| {
+            let rank = rule
+                .and_then(|rule| rule.rank(&g.key_id))
+                .or_else(|| self.keys.position(&g.key_id).map(|i| named + i))
+                .unwrap_or(usize::MAX);
+            (rank, g.sub.clone(), g.jti.clone())
+        });
+    }
+
+    fn check_times(
+        &self,
+        validity: &Validity,
+        exp: UnixSeconds,
+        now: UnixSeconds,
+    ) -> Result<(), GrantError> {
         let skew = i64::from(self.policy.clock_skew);
-        let exp = parse(&claims.exp)?;
-        let nbf = claims.nbf.as_deref().map(parse).transpose()?;
-        let iat = claims.iat.as_deref().map(parse).transpose()?;
         if now > exp.saturating_add(skew) {
             return Err(GrantError::new(Kind::Expired));
         }
-        if [nbf, iat]
+        if [validity.not_before, validity.issued]
             .into_iter()
             .flatten()
             .any(|t| t > now.saturating_add(skew))
         {
             return Err(GrantError::new(Kind::NotYetValid));
         }
-        let start = iat.unwrap_or(now).min(now);
+        let start = validity.issued.unwrap_or(now).min(now);
         if exp.saturating_sub(start) > i64::from(self.policy.max_lifetime) {
             return Err(GrantError::new(Kind::LifetimeTooLong));
         }
-        Ok(exp)
+        Ok(())
     }
+}
+
+/// Reads the claims of a genuine grant into what it allows and what it must be checked against.
+/// Claims not of the documented shape are `grant_malformed`: a required claim missing or empty
+/// (only a listing's `prefix` may be empty, for the whole bucket), a time, operation, key or
+/// network that does not parse, or an empty optional one.
+fn read(key_id: String, claims: Claims) -> Result<(Grant, Validity), GrantError> {
+    let malformed = GrantError::malformed;
+    let parse_time = |s: &str| time::parse(s).ok_or_else(malformed);
+    if claims.aud.is_empty() || claims.sub.is_empty() {
+        return Err(malformed());
+    }
+    let operation: Operation = claims.op.parse().map_err(|_| malformed())?;
+    let expires = parse_time(&claims.exp)?;
+    let not_before = claims.nbf.as_deref().map(parse_time).transpose()?;
+    let issued = claims.iat.as_deref().map(parse_time).transpose()?;
+    let scope = match (operation, claims.key, claims.prefix) {
+        (Operation::List, None, Some(prefix)) => Scope::Prefix(prefix),
+        (_, Some(key), None) if operation != Operation::List => {
+            Scope::Key(key.parse().map_err(|_| malformed())?)
+        }
+        _ => return Err(malformed()),
+    };
+    // A write without a usable `jti` is `grant_jti_required`, checked with the grant's validity.
+    let jti = match claims.jti {
+        Some(jti) if jti.is_empty() && !operation.is_write() => return Err(malformed()),
+        jti => jti.filter(|jti| !jti.is_empty()),
+    };
+    if claims.content_type.as_deref() == Some("") {
+        return Err(malformed());
+    }
+    let ip = claims
+        .ip
+        .as_deref()
+        .map(str::parse::<IpNet>)
+        .transpose()
+        .map_err(|_| malformed())?
+        .map(canonical_net);
+    let grant = Grant {
+        key_id,
+        sub: claims.sub,
+        jti,
+        operation,
+        scope,
+        expires,
+        ip,
+        max_size: claims.max_size,
+        content_type: claims.content_type,
+    };
+    let validity = Validity {
+        audience: claims.aud,
+        not_before,
+        issued,
+    };
+    Ok((grant, validity))
 }

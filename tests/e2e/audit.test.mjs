@@ -31,7 +31,8 @@ test('N mixed requests (allowed, denied, failed upstream) leave exactly N rows w
       { path: '/objects/r/missing.csv', token: await get('r/missing.csv'), want: ['not_found', 404, 404, 'get', 'r/missing.csv', 'alice'] },
       { path: '/objects/r/a.csv', token: await get('r/a.csv'), ip: '203.0.113.9', want: ['ip_denied', 403, null, null, null, null] },
       { path: '/objects/r/a.csv', want: ['grant_missing', 401, null, 'get', 'r/a.csv', null] },
-      { path: '/objects/r/a.csv', token: await get('r/b.csv'), want: ['grant_scope_mismatch', 403, null, 'get', 'r/a.csv', null] },
+      // A genuine grant for another key: refused, and its user is recorded.
+      { path: '/objects/r/a.csv', token: await get('r/b.csv'), want: ['grant_scope_mismatch', 403, null, 'get', 'r/a.csv', 'alice'] },
       {
         path: '/objects/up/new.txt',
         method: 'PUT',

@@ -79,6 +79,19 @@ test('the same grant changed by one byte, for another key, audience, or expired,
     const res = await call('/objects/reports/q3.csv', { token });
     assert.deepEqual(await refusal(res), want, name);
   }
+  // A refused grant whose signature verified still names its signer and user; a forged one no one.
+  const rows = await stack.sql(`SELECT decision, key_id, sub FROM audit_log WHERE object_key = 'reports/q3.csv' AND decision <> 'allowed' ORDER BY id`);
+  const vendor = stack.keys.vendor.id;
+  assert.deepEqual(
+    rows.map((r) => [r.decision, r.key_id, r.sub]),
+    [
+      ['grant_bad_signature', null, null],
+      ['grant_unknown_key', null, null],
+      ['grant_wrong_audience', vendor, 'node-user'],
+      ['grant_expired', vendor, 'node-user'],
+      ['grant_scope_mismatch', vendor, 'node-user'],
+    ],
+  );
 });
 
 test('a put grant works once; reused, it is refused and nothing is written', async () => {
@@ -92,12 +105,12 @@ test('a put grant works once; reused, it is refused and nothing is written', asy
   assert.deepEqual(await refusal(again), [403, 'grant_replayed']);
   assert.ok(readFileSync(stored('uploads/data.bin')).equals(first), 'the replay wrote nothing');
 
-  const rows = await stack.sql(`SELECT decision, status, bytes_in, jti FROM audit_log WHERE object_key = 'uploads/data.bin' ORDER BY id`);
+  const rows = await stack.sql(`SELECT decision, status, bytes_in, jti, sub, key_id FROM audit_log WHERE object_key = 'uploads/data.bin' ORDER BY id`);
   assert.deepEqual(
-    rows.map((r) => [r.decision, r.status, r.bytes_in]),
+    rows.map((r) => [r.decision, r.status, r.bytes_in, r.sub, r.key_id]),
     [
-      ['allowed', 200, first.length],
-      ['grant_replayed', 403, 10],
+      ['allowed', 200, first.length, 'node-user', stack.keys.vendor.id],
+      ['grant_replayed', 403, 10, 'node-user', stack.keys.vendor.id],
     ],
   );
   assert.ok(rows[0].jti && rows[0].jti === rows[1].jti);

@@ -53,7 +53,23 @@ test('a finance read needs the vendor and the approver', async () => {
   assert.deepEqual(await status('/objects/finance/ledger.csv', [vendor, reader]), [403, 'signatures_insufficient']);
   assert.deepEqual(await status('/objects/finance/ledger.csv', [vendor, vendor]), [403, 'signatures_duplicate']);
   assert.deepEqual(await status('/objects/finance/ledger.csv', [vendor, approver]), [200, 'ledger\n']);
-  const [row] = await stack.sql(`SELECT key_id, sub FROM audit_log WHERE decision = 'allowed' AND object_key = 'finance/ledger.csv'`);
-  assert.equal(row.key_id, `${stack.keys.vendor.id} ${stack.keys.approver.id}`, 'both signers are recorded');
-  assert.equal(row.sub, 'user-1');
+  assert.deepEqual(await status('/objects/finance/ledger.csv', [approver, vendor]), [200, 'ledger\n']);
+  const rows = await stack.sql(
+    `SELECT decision, key_id, sub, signers FROM audit_log WHERE object_key = 'finance/ledger.csv' ORDER BY id`,
+  );
+  const vendorSigner = { key_id: stack.keys.vendor.id, sub: 'user-1', jti: null };
+  const approverSigner = { key_id: stack.keys.approver.id, sub: 'approver-1', jti: null };
+  const readerSigner = { key_id: stack.keys.reader.id, sub: 'user-1', jti: null };
+  assert.deepEqual(
+    rows.map((r) => [r.decision, r.key_id, r.sub, JSON.parse(r.signers)]),
+    [
+      // Refused requests still name every genuine signer.
+      ['signatures_insufficient', stack.keys.vendor.id, 'user-1', [vendorSigner]],
+      ['signatures_insufficient', stack.keys.vendor.id, 'user-1', [vendorSigner, readerSigner]],
+      ['signatures_duplicate', stack.keys.vendor.id, 'user-1', [vendorSigner, vendorSigner]],
+      // The rule's keys order names the vendor first, whichever order the caller sent.
+      ['allowed', stack.keys.vendor.id, 'user-1', [vendorSigner, approverSigner]],
+      ['allowed', stack.keys.vendor.id, 'user-1', [vendorSigner, approverSigner]],
+    ],
+  );
 });
