@@ -9,7 +9,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { startStack, startMiniflare, LOCAL } from '../../scripts/lib/stack.mjs';
 
-const call = (stack, path, { token, method = 'GET', body, ip = '198.51.100.7', ua } = {}) =>
+const call = (stack, path, { token, method = 'GET', body, ip = '198.51.100.7', ua, headers = {} } = {}) =>
   fetch(`${stack.url}${path}`, {
     method,
     body,
@@ -17,6 +17,7 @@ const call = (stack, path, { token, method = 'GET', body, ip = '198.51.100.7', u
       ...(token ? { authorization: `Bearer ${token}` } : {}),
       'cf-connecting-ip': ip,
       ...(ua ? { 'user-agent': ua } : {}),
+      ...headers,
     },
   });
 
@@ -189,6 +190,8 @@ test('a flood of cheap refusals cannot hide refusals of signed grants, nor reads
     // …then uses grants the vendor signed. Every attempt is a full row, key, user and grant id.
     const missing = await call(stack, '/objects/r/missing.csv', { ip, token: await stack.grant({ object: 'r/missing.csv', sub: 'thief' }) });
     assert.equal(missing.status, 404);
+    const range = await call(stack, '/objects/r/a.csv', { ip, token: await stack.grant({ object: 'r/a.csv', sub: 'thief' }), headers: { range: 'bytes=100-200' } });
+    assert.equal(range.status, 416);
     const small = await stack.grant({ op: 'put', object: 'up/small.txt', sub: 'thief', jti: 'small-1', extra: ['--max-size', '2'] });
     const tooLarge = await call(stack, '/objects/up/small.txt', { ip, token: small, method: 'PUT', body: 'hello' });
     assert.equal(tooLarge.status, 413);
@@ -206,12 +209,13 @@ test('a flood of cheap refusals cannot hide refusals of signed grants, nor reads
       rows.map((r) => [r.decision, r.status, r.s3_status, r.object_key, r.sub]),
       [
         ['not_found', 404, 404, 'r/missing.csv', 'thief'],
+        ['range_not_satisfiable', 416, 416, 'r/a.csv', 'thief'],
         ['too_large', 413, null, 'up/small.txt', 'thief'],
         ['allowed', 200, 200, 'up/once.txt', 'thief'],
         ['grant_replayed', 403, null, 'up/once.txt', 'thief'],
       ],
     );
-    assert.deepEqual(rows.map((r) => r.jti).slice(1), ['small-1', 'once-1', 'once-1']);
+    assert.deepEqual(rows.map((r) => r.jti).slice(2), ['small-1', 'once-1', 'once-1']);
   } finally {
     await stack.stop();
   }
