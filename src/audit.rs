@@ -51,6 +51,9 @@ pub struct Statement {
 /// Longest stored user agent, origin, user id and grant id, in bytes.
 pub const MAX_TEXT: usize = 256;
 
+/// Longest stored method, in bytes: every registered HTTP method is shorter.
+pub const MAX_METHOD: usize = 32;
+
 /// One transaction as the audit log records it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct AuditRecord {
@@ -58,6 +61,9 @@ pub struct AuditRecord {
     pub time_ms: i64,
     /// The `cf-ray` id, or one the gatekeeper made.
     pub request_id: String,
+    /// The request's HTTP method exactly as it arrived (cut to [`MAX_METHOD`] bytes), so a
+    /// method the API does not take is recorded as itself.
+    pub method: Option<String>,
     /// `get`, `head`, …, or `None` when the request named no operation.
     pub operation: Option<&'static str>,
     /// The bucket.
@@ -103,7 +109,7 @@ pub struct AuditRecord {
 /// The INSERT statement's text, shared by [`INSERT_SQL`] and [`INSERT_RETURNING_SQL`].
 macro_rules! insert_sql {
     () => {
-        "INSERT INTO audit_log (time_ms, request_id, operation, bucket, object_key, decision, status, s3_status, bytes_in, bytes_out, duration_ms, ip, country, asn, colo, user_agent, origin, key_id, sub, jti, signers) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)"
+        "INSERT INTO audit_log (time_ms, request_id, operation, bucket, object_key, decision, status, s3_status, bytes_in, bytes_out, duration_ms, ip, country, asn, colo, user_agent, origin, key_id, sub, jti, signers, method) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)"
     };
 }
 
@@ -116,10 +122,13 @@ pub const INSERT_RETURNING_SQL: &str = concat!(insert_sql!(), " RETURNING id");
 /// The status a write's row holds between being recorded and S3's answer.
 pub const PENDING_STATUS: u16 = 0;
 
-/// Records whether a read's stream reached the caller whole (`?1`: 1 or 0) in row `?2`. It
-/// touches only that column, only once, and never a sealed row (see [`crate::seal::UNSEALED`]).
-pub const STREAM_END_SQL: &str = concat!(
-    "UPDATE audit_log SET stream_complete = ?1 WHERE id = ?2 AND stream_complete IS NULL AND ",
+/// Records whether a read's body was relayed to its end (`?1`: 1 or 0) in row `?2`: 1 when S3's
+/// body was read to its end and all of it handed to the runtime to send, 0 when the relay stopped
+/// before that. Bytes handed over may still be lost if the caller goes away: the runtime buffers
+/// them and no HTTP reply tells a server what the caller received. It touches only that column,
+/// only once, and never a sealed row (see [`crate::seal::UNSEALED`]).
+pub const BODY_END_SQL: &str = concat!(
+    "UPDATE audit_log SET body_relayed = ?1 WHERE id = ?2 AND body_relayed IS NULL AND ",
     crate::seal::unsealed!()
 );
 
@@ -201,6 +210,7 @@ impl AuditRecord {
             text(&self.sub, MAX_TEXT),
             text(&self.jti, MAX_TEXT),
             SqlValue::from(self.signers.clone()),
+            text(&self.method, MAX_METHOD),
         ]
     }
 }
@@ -233,5 +243,24 @@ mod tests {
             panic!("user agent is text")
         };
         assert_eq!(ua.len(), MAX_TEXT);
+    }
+
+    #[test]
+    fn the_method_is_recorded_as_it_came_and_cut() {
+        let record = |method: &str| AuditRecord {
+            method: Some(method.to_owned()),
+            ..AuditRecord::default()
+        };
+        let method = |params: Vec<SqlValue>| params[21].clone();
+        assert!(INSERT_SQL.contains("signers, method)"));
+        assert_eq!(
+            method(record("PROPFIND").params()),
+            SqlValue::Text("PROPFIND".into())
+        );
+        assert_eq!(method(record("get").params()), SqlValue::Text("get".into()));
+        assert_eq!(
+            method(record(&"X".repeat(100)).params()),
+            SqlValue::Text("X".repeat(MAX_METHOD))
+        );
     }
 }

@@ -50,6 +50,11 @@ pub struct Decision {
     /// only if no grant's signature verified (or none was looked at). Whether the request is
     /// allowed is `outcome` alone.
     pub grants: Vec<Grant>,
+    /// Whether one of `grants` could still be accepted at the time of the request (see
+    /// [`Verifier::is_current`]). A refusal that such a grant vouches for is the vendor's, or a
+    /// stolen grant's, and the audit log records it in full whatever the flood bound
+    /// ([`crate::flood`]); a genuine grant that expired long ago vouches for nothing.
+    pub current_signature: bool,
     /// For an upload, its checked length and type.
     pub upload: Option<Upload>,
     /// The S3 request to send, signed, or why not.
@@ -120,10 +125,15 @@ impl Gatekeeper {
         let mut decision = Decision {
             intent: None,
             grants: Vec::new(),
+            current_signature: false,
             upload: None,
             outcome: Err(Error::internal()),
         };
         decision.outcome = self.decide_into(request, caller, now, &mut decision);
+        decision.current_signature = decision
+            .grants
+            .iter()
+            .any(|grant| self.verifier.is_current(grant, now));
         decision
     }
 

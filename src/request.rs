@@ -6,9 +6,11 @@
 //! - `GET /objects?prefix=…[&cursor=…][&limit=…][&folders=true]`: ListObjectsV2.
 //!
 //! The key in the path is percent-decoded exactly once and then compared with the grant byte for
-//! byte. It is never normalised: a path that the URL standard rewrote on the way (dot segments
-//! are resolved by every URL parser, including the Workers runtime's) decodes to a different key
-//! than the grant names, and is refused.
+//! byte; a `%` that starts no escape is refused. The gatekeeper does not normalise it, but it
+//! sees the URL only after the Workers runtime has parsed it by the URL standard, which resolves
+//! dot segments (`.`, `..`, and `%2e` forms of them) and turns `\` into `/`. So `/objects/a/./b`
+//! arrives as `/objects/a/b` and names the key `a/b`, which the grant must then allow; the raw
+//! request line is not available to a Worker (docs/grants.md).
 
 use std::fmt;
 
@@ -122,8 +124,15 @@ pub fn operation<B>(request: &Request<B>) -> Option<Operation> {
     }
 }
 
+/// The methods the API takes, on any path (a preflight's `OPTIONS` is answered before a request
+/// gets here). Method names are case-sensitive (RFC 9110, section 9.1): `get` is not `GET`.
+const METHODS: [Method; 4] = [Method::GET, Method::HEAD, Method::PUT, Method::DELETE];
+
 /// Works out the operation and key of `request`.
 pub fn intent<B>(request: &Request<B>) -> Result<Intent, RequestError> {
+    if !METHODS.contains(request.method()) {
+        return Err(RequestError::MethodNotAllowed);
+    }
     let path = request.uri().path();
     if path.len() > MAX_PATH_LEN {
         return Err(RequestError::UriTooLong);
@@ -147,6 +156,9 @@ pub fn intent<B>(request: &Request<B>) -> Result<Intent, RequestError> {
         Method::DELETE => Operation::Delete,
         _ => return Err(RequestError::MethodNotAllowed),
     };
+    if !well_escaped(encoded_key) {
+        return Err(RequestError::BadKey(None));
+    }
     let key = percent_decode_str(encoded_key)
         .decode_utf8()
         .map_err(|_| RequestError::BadKey(None))?;
@@ -155,6 +167,18 @@ pub fn intent<B>(request: &Request<B>) -> Result<Intent, RequestError> {
         operation,
         target: Scope::Key(key),
         page: None,
+    })
+}
+
+/// Whether every `%` in `path` starts a percent-escape (`%` and two hex digits). Decoding takes
+/// any other `%` literally, so `a%zzb` would silently name the key `a%zzb`; it is refused instead.
+fn well_escaped(path: &str) -> bool {
+    let bytes = path.as_bytes();
+    bytes.iter().enumerate().all(|(i, &b)| {
+        b != b'%'
+            || bytes
+                .get(i + 1..i + 3)
+                .is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit))
     })
 }
 
@@ -276,6 +300,15 @@ mod tests {
             Err(RequestError::BadKey(Some(InvalidKey::Empty)))
         );
         assert_eq!(get("/objects/%FF"), Err(RequestError::BadKey(None)));
+        // A `%` that does not start a percent-escape is not taken literally.
+        for bad in [
+            "/objects/a%zzb",
+            "/objects/a%",
+            "/objects/a%4",
+            "/objects/%%41",
+        ] {
+            assert_eq!(get(bad), Err(RequestError::BadKey(None)), "{bad}");
+        }
         assert_eq!(
             get("/objects/a%0Ab"),
             Err(RequestError::BadKey(Some(InvalidKey::ControlCharacter)))
@@ -284,5 +317,26 @@ mod tests {
         assert_eq!(intent(&post), Err(RequestError::MethodNotAllowed));
         let post = Request::patch("/objects/a").body(()).unwrap();
         assert_eq!(intent(&post), Err(RequestError::MethodNotAllowed));
+    }
+
+    #[test]
+    fn methods_are_case_sensitive_and_unknown_ones_are_refused_on_every_path() {
+        let with = |method: &str, uri: &str| {
+            let request = Request::builder().method(method).uri(uri).body(()).unwrap();
+            intent(&request)
+        };
+        for method in [
+            "PROPFIND", "get", "Get", "head", "FOO", "POST", "PATCH", "TRACE",
+        ] {
+            for uri in ["/objects/a", "/objects?prefix=", "/nowhere"] {
+                assert_eq!(
+                    with(method, uri),
+                    Err(RequestError::MethodNotAllowed),
+                    "{method} {uri}"
+                );
+            }
+        }
+        assert_eq!(with("GET", "/nowhere"), Err(RequestError::NoRoute));
+        assert!(with("HEAD", "/objects/a").is_ok());
     }
 }

@@ -601,6 +601,62 @@ fn refused_but_genuine_grants_are_recorded_as_their_signers() {
     }
 }
 
+/// A refusal whose grant is genuine escapes the audit log's flood bound only while that grant
+/// could still be accepted: someone who kept an expired grant, or holds one minted with a
+/// lifetime the gatekeeper never accepts, must not gain a way to write rows without limit.
+#[test]
+fn only_grants_that_could_still_be_accepted_vouch_for_a_refusal() {
+    let (gatekeeper, [vendor, _, _]) = multisig("[]");
+    let time = |t| format_time(t).unwrap();
+    let by_vendor = |edit: &dyn Fn(&mut Claims)| {
+        let mut c = claims(|c| c.jti = Some("j-1".into()));
+        edit(&mut c);
+        vendor.mint(&c).unwrap()
+    };
+    let path = "/objects/reports/q3.csv";
+    let cases: Vec<(&str, &str, String, bool)> = vec![
+        ("allowed", path, by_vendor(&|_| {}), true),
+        (
+            "scope mismatch",
+            "/objects/reports/q4.csv",
+            by_vendor(&|_| {}),
+            true,
+        ),
+        (
+            "ip mismatch",
+            path,
+            by_vendor(&|c| c.ip = Some("203.0.113.0/24".into())),
+            true,
+        ),
+        (
+            "not yet valid",
+            path,
+            by_vendor(&|c| c.nbf = Some(time(NOW + 120))),
+            true,
+        ),
+        (
+            "expired",
+            path,
+            by_vendor(&|c| c.exp = time(NOW - 61)),
+            false,
+        ),
+        (
+            "lifetime beyond any the gatekeeper accepts",
+            path,
+            by_vendor(&|c| {
+                c.iat = None;
+                c.exp = time(NOW + 86_400 * 365);
+            }),
+            false,
+        ),
+    ];
+    for (name, path, token, current) in cases {
+        let decision = decide(&gatekeeper, "GET", path, &[token]);
+        assert!(!decision.grants.is_empty(), "{name}: the grant is genuine");
+        assert_eq!(decision.current_signature, current, "{name}");
+    }
+}
+
 /// The value the audit INSERT binds to `column`.
 fn column(record: &AuditRecord, column: &str) -> SqlValue {
     let names = INSERT_SQL

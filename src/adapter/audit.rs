@@ -2,8 +2,9 @@
 //!
 //! A read's row is inserted once S3 has answered and before any byte is released. A write's row
 //! is inserted as pending before a byte goes to S3 (in the same transaction that spends its
-//! grant's id), then completed with the outcome. A refusal's row is inserted at the end, within
-//! the flood bound of [`crate::flood`]. Every value is a bound parameter.
+//! grant's id), then completed with the outcome. A refusal's row is inserted at the end; the
+//! flood bound of [`crate::flood`] decides, from the facts this trail gathered (did a signature
+//! verify, was S3 asked), whether it may be only counted. Every value is a bound parameter.
 
 use std::cell::RefCell;
 
@@ -12,10 +13,10 @@ use worker::{D1Database, D1PreparedStatement, Date, Env};
 
 use crate::Error;
 use crate::audit::{
-    AuditRecord, COMPLETE_SQL, INSERT_RETURNING_SQL, INSERT_SQL, PENDING_STATUS, STREAM_END_SQL,
+    AuditRecord, BODY_END_SQL, COMPLETE_SQL, INSERT_RETURNING_SQL, INSERT_SQL, PENDING_STATUS,
     SqlValue, Statement,
 };
-use crate::flood::{Admission, DenialBudget};
+use crate::flood::{Admission, DenialBudget, Refusal};
 use crate::grant::GrantError;
 use crate::replay;
 
@@ -40,6 +41,10 @@ pub(super) struct Trail<'a> {
     pub(super) record: AuditRecord,
     /// The id of a write's pending row.
     pending: Option<i64>,
+    /// Some grant's signature verified: a refusal is then recorded in full, never flood-bounded.
+    pub(super) signed: bool,
+    /// S3 was asked: likewise.
+    pub(super) reached_s3: bool,
 }
 
 impl<'a> Trail<'a> {
@@ -48,6 +53,8 @@ impl<'a> Trail<'a> {
             env,
             record,
             pending: None,
+            signed: false,
+            reached_s3: false,
         }
     }
 
@@ -135,8 +142,12 @@ impl<'a> Trail<'a> {
                 params: self.record.completion_params(id),
             },
             (None, Err(_)) => {
-                let ip = self.record.ip.as_deref().and_then(|ip| ip.parse().ok());
-                match DENIALS.with(|d| d.borrow_mut().admit(ip, self.record.time_ms)) {
+                let refusal = Refusal {
+                    ip: self.record.ip.as_deref().and_then(|ip| ip.parse().ok()),
+                    signed: self.signed,
+                    reached_s3: self.reached_s3,
+                };
+                match DENIALS.with(|d| d.borrow_mut().admit(&refusal, self.record.time_ms)) {
                     Admission::Record => Statement {
                         sql: INSERT_SQL.to_owned(),
                         params: self.record.params(),
@@ -159,17 +170,14 @@ impl<'a> Trail<'a> {
     }
 }
 
-/// Records, once a read's stream has ended, whether the caller got all of it.
-pub(super) async fn stream_ended(env: Env, id: i64, complete: bool) {
+/// Records, once a read's relay has ended, whether S3's body was handed to the runtime whole.
+pub(super) async fn body_ended(env: Env, id: i64, relayed: bool) {
     let statement = Statement {
-        sql: STREAM_END_SQL.to_owned(),
-        params: vec![
-            SqlValue::Integer(i64::from(complete)),
-            SqlValue::Integer(id),
-        ],
+        sql: BODY_END_SQL.to_owned(),
+        params: vec![SqlValue::Integer(i64::from(relayed)), SqlValue::Integer(id)],
     };
     if let Err(db) = run(&env, statement).await {
-        worker::console_error!("recording the end of a stream failed: {db}");
+        worker::console_error!("recording the end of a read's relay failed: {db}");
     }
 }
 

@@ -10,6 +10,7 @@ use worker::{Headers, Method, Request, RequestInit, Response};
 
 use crate::acl::Caller;
 use crate::audit::AuditRecord;
+use crate::request::RequestError;
 use crate::s3::UpstreamError;
 use crate::{Error, response};
 
@@ -39,6 +40,7 @@ pub(super) fn audit_base(request: &Request, caller: &Caller, arrived_ms: u64) ->
         country: cf.and_then(worker::Cf::country),
         asn: cf.and_then(worker::Cf::asn),
         colo: cf.map(worker::Cf::colo),
+        method: Some(request.inner().method()),
         user_agent: header("user-agent"),
         origin: header("origin"),
         decision: "internal",
@@ -61,15 +63,19 @@ fn random_id() -> String {
 }
 
 /// The request as the core sees it: method, path and query, headers; no body.
+///
+/// The method is the runtime's own string, as the caller sent it: `worker::Request::method`
+/// maps every method it does not know (and any spelling) to one it does, `GET` by default, which
+/// would serve and record a `PROPFIND` as a read.
 pub(super) fn to_http(request: &Request) -> Result<http::Request<()>, Error> {
+    let method = http::Method::from_bytes(request.inner().method().as_bytes())
+        .map_err(|_| Error::from(RequestError::MethodNotAllowed))?;
     let url = request.url().map_err(|_| Error::internal())?;
     let path_and_query = match url.query() {
         Some(query) => format!("{}?{query}", url.path()),
         None => url.path().to_owned(),
     };
-    let mut builder = http::Request::builder()
-        .method(request.method().as_ref())
-        .uri(path_and_query);
+    let mut builder = http::Request::builder().method(method).uri(path_and_query);
     if let Some(headers) = builder.headers_mut() {
         *headers = header_map(request.headers());
     }

@@ -28,15 +28,28 @@ async fn fetch(request: Request, env: Env, ctx: Context) -> worker::Result<Respo
     let now = UNIX_EPOCH + Duration::from_millis(arrived_ms);
     let caller = convert::caller(&request);
     let mut record = convert::audit_base(&request, &caller, arrived_ms);
+    let incoming = convert::to_http(&request);
 
     let gatekeeper = match settings::gatekeeper(&env) {
         Ok(gatekeeper) => gatekeeper,
-        // The operator's log names the setting; the caller sees only `misconfigured`.
-        Err(err) => return convert::error_response(&err, &HeaderMap::new()),
+        // The operator's log names the setting; the caller sees only `misconfigured`, and the
+        // audit log shows that the gatekeeper refused the request because of its settings.
+        Err(err) => {
+            record.bucket = settings::bucket_name(&env);
+            if let Ok(incoming) = &incoming {
+                record.describe(crate::request::intent(incoming).ok().as_ref(), &[]);
+            }
+            audit::Trail::new(&env, record).finish(Err(&err)).await;
+            return convert::error_response(&err, &HeaderMap::new());
+        }
     };
     record.bucket = gatekeeper.bucket().to_string();
-    let Ok(incoming) = convert::to_http(&request) else {
-        return convert::error_response(&Error::internal(), &HeaderMap::new());
+    let incoming = match incoming {
+        Ok(incoming) => incoming,
+        Err(err) => {
+            audit::Trail::new(&env, record).finish(Err(&err)).await;
+            return convert::error_response(&err, &HeaderMap::new());
+        }
     };
     let cors = |reply: &mut HeaderMap| gatekeeper.cors().decorate(incoming.headers(), reply);
 
@@ -60,12 +73,14 @@ async fn fetch(request: Request, env: Env, ctx: Context) -> worker::Result<Respo
             stream_end,
         }) => {
             trail.finish(Ok(status)).await;
-            // The row is complete once the stream ends; the runtime keeps the Worker alive for it.
+            // The row is complete once the relay ends; the runtime keeps the Worker alive for it.
+            // The pipe settles once its last byte is handed to the runtime, which may buffer it
+            // long after the caller has gone: so this records the relay, not the delivery.
             if let Some((id, piped)) = stream_end {
                 let env = env.clone();
                 ctx.wait_until(async move {
-                    let complete = JsFuture::from(piped).await.is_ok();
-                    audit::stream_ended(env, id, complete).await;
+                    let relayed = JsFuture::from(piped).await.is_ok();
+                    audit::body_ended(env, id, relayed).await;
                 });
             }
             headers.extend(body_headers);
@@ -123,6 +138,9 @@ async fn serve(
     trail
         .record
         .describe(decision.intent.as_ref(), &decision.grants);
+    // A refusal that a genuine, current grant vouches for is recorded in full, whatever the
+    // flood bound.
+    trail.signed = decision.current_signature;
     trail.record.bytes_in = decision.upload.as_ref().map(|u| u.length);
     let upstream = decision.outcome?;
 
@@ -140,6 +158,8 @@ async fn serve(
         Some(upload) => Some(convert::fixed_length_body(request, upload.length)?),
         None => None,
     };
+    // From here on the request was authorised: any failure is recorded in full.
+    trail.reached_s3 = true;
     let mut s3_response = convert::send(upstream, body, gatekeeper.upstream_timeout()).await?;
     let status = s3_response.status_code();
     let success = (200..300).contains(&status) || status == 304;

@@ -43,6 +43,16 @@ impl std::ops::Deref for GatekeeperRef {
     }
 }
 
+/// The bucket for the audit row of a request refused as `misconfigured`: the `S3_BUCKET`
+/// setting if it is a valid bucket name, or empty if it is missing or invalid (it may be the
+/// setting at fault).
+pub(super) fn bucket_name(env: &Env) -> String {
+    setting(env, "S3_BUCKET")
+        .and_then(|name| name.parse::<crate::s3::Bucket>().ok())
+        .map(|bucket| bucket.to_string())
+        .unwrap_or_default()
+}
+
 fn load(env: &Env) -> Result<Gatekeeper, ConfigError> {
     Config::from_settings(|name| setting(env, name)).map(Gatekeeper::new)
 }

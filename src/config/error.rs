@@ -108,7 +108,7 @@ impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Missing => f.write_str("required but not set"),
-            Self::Json(e) => write!(f, "not valid JSON of the documented shape: {e}"),
+            Self::Json(e) => JsonMistake(e).fmt(f),
             Self::Endpoint(e) => e.fmt(f),
             Self::Bucket(e) => e.fmt(f),
             Self::Region => f.write_str("not an AWS region name such as eu-west-1"),
@@ -133,6 +133,58 @@ impl fmt::Display for Problem {
             Self::Duplicate => f.write_str("listed more than once"),
             Self::NotAFolder => f.write_str("must end with / (a folder, such as tenant-7/)"),
         }
+    }
+}
+
+/// `serde_json`'s account of a JSON setting's mistake, without what it quoted from the setting:
+/// an operator may have pasted a secret (the seal key instead of a public key, say) into the
+/// wrong setting, and it must not reach the log. Syntax errors quote nothing. A data error keeps
+/// its kind, the name of an unknown field if that is a plain lower-case word (as field names
+/// are, and secrets are not), and what was expected, which comes from the documented shape.
+struct JsonMistake<'a>(&'a serde_json::Error);
+
+impl fmt::Display for JsonMistake<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const KINDS: [&str; 6] = [
+            "unknown field",
+            "unknown variant",
+            "invalid type",
+            "invalid value",
+            "invalid length",
+            "missing field",
+        ];
+        let e = self.0;
+        if e.classify() != serde_json::error::Category::Data {
+            return write!(f, "not valid JSON: {e}");
+        }
+        let message = e.to_string();
+        let kind = KINDS
+            .iter()
+            .find(|kind| message.starts_with(*kind))
+            .copied()
+            .unwrap_or("unexpected content");
+        f.write_str("not valid JSON of the documented shape: ")?;
+        f.write_str(kind)?;
+        let named = message
+            .strip_prefix(kind)
+            .and_then(|rest| rest.strip_prefix(" `"))
+            .and_then(|rest| rest.split_once('`'))
+            .map(|(name, _)| name)
+            .filter(|name| {
+                (1..=32).contains(&name.len())
+                    && name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+            });
+        if let Some(name) = named {
+            write!(f, " `{name}`")?;
+        }
+        // The last `, expected` is serde's own: a quoted value may contain the words too.
+        if let Some((_, expected)) = message.rsplit_once(", expected ") {
+            let expected = expected
+                .rsplit_once(" at line ")
+                .map_or(expected, |(e, _)| e);
+            write!(f, ", expected {expected}")?;
+        }
+        write!(f, " at line {} column {}", e.line(), e.column())
     }
 }
 

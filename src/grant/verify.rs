@@ -296,6 +296,18 @@ impl Verifier {
         });
     }
 
+    /// Whether a genuine `grant` lies, at `now`, within the window in which any grant can be
+    /// accepted: not past its expiry plus the clock skew, and expiring no later than the longest
+    /// lifetime from now (a grant that passes every time check meets both). It says nothing of
+    /// `nbf`, which only delays a grant that already expires within the lifetime.
+    pub fn is_current(&self, grant: &Grant, now: SystemTime) -> bool {
+        let now = time::unix_seconds(now);
+        now <= grant
+            .expires
+            .saturating_add(i64::from(self.policy.clock_skew))
+            && grant.expires.saturating_sub(now) <= i64::from(self.policy.max_lifetime)
+    }
+
     fn check_times(
         &self,
         validity: &Validity,

@@ -57,6 +57,15 @@ test('a missing setting: every request is 500 misconfigured, the log names it, n
     await new Promise((r) => setTimeout(r, 500));
     assert.match(stack.output(), /misconfigured: S3_BUCKET: required but not set/);
     assert.deepEqual(hits, [], 'nothing was fetched');
+    // The customer's audit log shows the refusals too, though the bucket is the setting at fault.
+    const rows = await stack.sql(`SELECT method, operation, bucket, object_key, decision, status, ip, key_id, sub FROM audit_log ORDER BY id`);
+    assert.deepEqual(
+      rows.map((r) => [r.method, r.operation, r.bucket, r.object_key, r.decision, r.status, r.ip, r.key_id, r.sub]),
+      [
+        ['GET', 'get', '', 'reports/summary.csv', 'misconfigured', 500, '203.0.113.9', null, null],
+        ['GET', null, '', null, 'misconfigured', 500, '203.0.113.9', null, null],
+      ],
+    );
   } finally {
     await stack.stop();
     tripwire.close();
@@ -71,8 +80,40 @@ test('an invalid ACL entry: 500 misconfigured, and the log names the field and e
     assert.equal((await res.json()).error.code, 'misconfigured');
     await new Promise((r) => setTimeout(r, 500));
     assert.match(stack.output(), /misconfigured: ACL: ip\.allow\[1\]: host bits are set/);
+    const [row] = await stack.sql(`SELECT bucket, object_key, decision, status, ip FROM audit_log`);
+    assert.deepEqual(row, { bucket: 'demo-reports', object_key: 'a', decision: 'misconfigured', status: 500, ip: '198.51.100.7' });
   } finally {
     await stack.stop();
+  }
+});
+
+test('a secret in the wrong setting: the log names the setting, and shows no secret', async () => {
+  // The seal key's secret pasted where a vendor's public key belongs, and a seal key that is
+  // not a key at all.
+  const stack = await startStack({
+    vars: { VENDOR_KEYS: JSON.stringify(['k4.secret.c2VjcmV0LXBhc3RlZC1pbnRvLXRoZS13cm9uZy1zZXR0aW5n']) },
+  });
+  try {
+    const res = await fetch(`${stack.url}/objects/a`, { headers: { 'cf-connecting-ip': '198.51.100.7' } });
+    assert.equal(res.status, 500);
+    assert.doesNotMatch(await res.text(), /VENDOR_KEYS|c2VjcmV0/);
+    await new Promise((r) => setTimeout(r, 500));
+    const line = stack.output().split('\n').find((l) => l.includes('misconfigured: VENDOR_KEYS'));
+    assert.ok(line, 'the log names the setting');
+    assert.doesNotMatch(line, /c2VjcmV0LXBhc3RlZC1pbnRvLXRoZS13cm9uZy1zZXR0aW5n/, 'the secret is not in the log line');
+  } finally {
+    await stack.stop();
+  }
+  const badSeal = 'k4.secret.bm90LWEta2V5LWJ1dC1zdGlsbC1hLXNlY3JldC12YWx1ZQ';
+  const sealed = await startStack({ vars: { AUDIT_SEAL_KEY: badSeal } });
+  try {
+    const res = await fetch(`${sealed.url}/objects/a`, { headers: { 'cf-connecting-ip': '198.51.100.7' } });
+    assert.equal(res.status, 500);
+    await new Promise((r) => setTimeout(r, 500));
+    assert.match(sealed.output(), /misconfigured: AUDIT_SEAL_KEY: not a PASERK k4\.secret key/);
+    assert.doesNotMatch(sealed.output(), /bm90LWEta2V5LWJ1dC1zdGlsbC1hLXNlY3JldC12YWx1ZQ/, 'neither wrangler nor the Worker prints it');
+  } finally {
+    await sealed.stop();
   }
 });
 
