@@ -63,10 +63,27 @@ fn each_refusal_has_its_code() {
         b"",
     )
     .unwrap();
+    // The footer must be exactly `{"kid": …}`: a field the gatekeeper does not read (PASERK's
+    // `wpk`, say) would be signed but ignored, which docs/grants.md rules out.
+    let vendor = support::vendor_key();
+    let extra_footer = format!(r#"{{"kid":"{}","wpk":"k4.local-wrap.x"}}"#, vendor.id());
+    let with_extra_footer = token::seal(
+        &vendor,
+        serde_json::to_string(&claims(|_| {})).unwrap().as_bytes(),
+        extra_footer.as_bytes(),
+        b"",
+    )
+    .unwrap();
     let time = |t| format_time(t).unwrap();
 
     let cases: Vec<(&str, Vec<String>, u16, &str)> = vec![
         ("no grant", vec![], 401, "grant_missing"),
+        (
+            "a footer with a field besides kid",
+            vec![with_extra_footer],
+            401,
+            "grant_malformed",
+        ),
         ("five grants", vec![good.clone(); 5], 401, "grant_too_many"),
         (
             "too long",

@@ -125,8 +125,11 @@ impl std::error::Error for Refusal {
     }
 }
 
-/// The footer every grant carries: the PASERK id of the signing key.
+/// The footer every grant carries: the PASERK id of the signing key, and nothing else. A field
+/// the gatekeeper does not read would be signed but silently ignored, so any other field makes
+/// the grant malformed.
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Footer {
     kid: String,
 }
