@@ -261,7 +261,7 @@ function buildToken(spec, ctx) {
     token = parts.join('.');
   }
   for (const how of spec.mutate ?? []) token = mutate(token, how);
-  return { token, claims, keyId: key.id };
+  return { token, claims, keyId: key.id, signer };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -539,19 +539,22 @@ const UNVERIFIED = new Set([
   'operation_disabled',
 ]);
 
-/** The identity the row must name: the verified grants' key ids, and the first one's sub and jti. */
-function identity(c, r) {
+/** The order the gatekeeper names verified signers in: MULTISIG `keys`, then VENDOR_KEYS. */
+const SIGNER_ORDER = ['vendor', 'approver', 'reader', 'retired', 'future'];
+
+/**
+ * The signers the row must name, in the gatekeeper's order, or null when the case leaves it open:
+ * by default every grant when the outcome implies their signatures verified, none otherwise.
+ */
+function signers(c, r) {
   const a = c.expect.audit ?? {};
   if (a.identity === 'any') return null;
   const code = c.expect.code ?? 'allowed';
-  const signed = a.identity ?? (UNVERIFIED.has(code) ? [] : r.built.map((_, i) => i));
-  if (!signed.length) return { sub: null, key_id: null, jti: null };
-  const first = r.built[signed[0]];
-  return {
-    sub: first.claims?.sub ?? null,
-    key_id: signed.map((i) => r.built[i].keyId).join(' '),
-    jti: first.claims?.jti ?? null,
-  };
+  const verified = a.identity ?? (UNVERIFIED.has(code) ? [] : r.built.map((_, i) => i));
+  return verified
+    .map((i) => r.built[i])
+    .sort((x, y) => SIGNER_ORDER.indexOf(x.signer) - SIGNER_ORDER.indexOf(y.signer))
+    .map((b) => ({ key_id: b.keyId, sub: b.claims?.sub ?? null, jti: b.claims?.jti ?? null }));
 }
 
 for (const c of cases) {
@@ -630,11 +633,15 @@ for (const c of cases) {
     if (a.method !== undefined || 'method' in row) {
       assert.equal(row.method, a.method ?? c.request.method ?? 'GET', `audit method: ${shown}`);
     }
-    const who = identity(c, r);
+    const who = signers(c, r);
     if (who) {
-      assert.equal(row.key_id, who.key_id, `audit key_id: ${shown}`);
-      assert.equal(row.sub, who.sub, `audit sub: ${shown}`);
-      assert.equal(row.jti, who.jti, `audit jti: ${shown}`);
+      const [first = { key_id: null, sub: null, jti: null }] = who;
+      assert.equal(row.key_id, first.key_id, `audit key_id: ${shown}`);
+      assert.equal(row.sub, first.sub, `audit sub: ${shown}`);
+      assert.equal(row.jti, first.jti, `audit jti: ${shown}`);
+      if ('signers' in row) {
+        assert.deepEqual(row.signers === null ? null : JSON.parse(row.signers), who.length ? who : null, `audit signers: ${shown}`);
+      }
     }
   });
 }

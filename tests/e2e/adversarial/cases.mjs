@@ -27,9 +27,10 @@
 //                     { deleted }); prelude (statuses); preludeRows; audit ('none', or what the
 //                     row must say: op, key, s3_status, bytes_in, bytes_out, origin, country, ip
 //                     (default: the CF-Connecting-IP sent; 'any'), method (the raw method),
-//                     identity ('any', or the indexes of the grants whose key ids the row must
-//                     name, the first one's sub and jti too; by default every grant when the
-//                     outcome implies their signatures verified, none otherwise))
+//                     identity ('any', or the indexes of the grants whose signatures verified,
+//                     by default every grant when the outcome implies their signatures verified,
+//                     none otherwise: the row names the first of them in the gatekeeper's order,
+//                     MULTISIG keys then VENDOR_KEYS, and `signers` lists them all))
 //
 // Placeholders in strings: {{now±N}}, {{unix:now±N}}, {{kid:NAME}}, {{public:NAME}},
 // {{repeat:TEXT:N}}, {{aud}}, {{sub}}, {{jti}}, {{token}}, {{tokenN}}, {{host}}, {{ua}}, {{ip}}.
@@ -71,7 +72,8 @@ const READ = '/objects/adv/read.csv';
 const read = { claims: { key: 'adv/read.csv' } };
 const readOk = { status: 200, body: { object: 'adv/read.csv' }, audit: { op: 'get', key: 'adv/read.csv', s3_status: 200 } };
 const malformedRead = { status: 401, code: 'grant_malformed', audit: { op: 'get', key: 'adv/read.csv' } };
-const malformedSigned = { ...malformedRead, audit: { ...malformedRead.audit, identity: 'any' } };
+// A grant whose claims are not of the documented shape names no one, even if its signature verified.
+const malformedSigned = malformedRead;
 const badSignature = { status: 401, code: 'grant_bad_signature', audit: { op: 'get', key: 'adv/read.csv' } };
 const putGrant = (key, claims = {}) => ({ claims: { op: 'put', key, ...claims } });
 const payload = (rest) =>
@@ -151,7 +153,7 @@ export const cases = [
   { id: 'claims-duplicate-sub', why: 'two subs: the log could name either', grants: [{ payload: payload(',"op":"get","key":"adv/read.csv","sub":"someone-else"') }], request: { path: READ }, expect: malformedSigned },
   {
     id: 'claims-duplicate-key', why: 'two keys: one checked, the other served?', grants: [{ payload: payload(',"op":"get","key":"adv/read.csv","key":"secret/plans.txt"') }],
-    request: { path: '/objects/secret/plans.txt' }, expect: { ...malformedSigned, audit: { op: 'get', key: 'secret/plans.txt', identity: 'any' } },
+    request: { path: '/objects/secret/plans.txt' }, expect: { ...malformedSigned, audit: { op: 'get', key: 'secret/plans.txt' } },
   },
   { id: 'claims-duplicate-op', why: 'two operations', grants: [{ payload: payload(',"op":"head","op":"get","key":"adv/read.csv"') }], request: { path: READ }, expect: malformedSigned },
   { id: 'claims-duplicate-aud', why: 'two audiences', grants: [{ payload: payload(',"aud":"another-gatekeeper","op":"get","key":"adv/read.csv"') }], request: { path: READ }, expect: malformedSigned },
@@ -173,12 +175,12 @@ export const cases = [
   { id: 'claims-op-array', why: 'several operations in one grant', grants: [{ payload: payload(',"op":["get","put"],"key":"adv/read.csv"') }], request: { path: READ }, expect: malformedSigned },
   { id: 'claims-get-with-prefix', why: 'a get grant naming a prefix instead of a key', grants: [{ claims: { prefix: 'adv/' } }], request: { path: READ }, expect: malformedSigned },
   { id: 'claims-key-and-prefix', why: 'both a key and a prefix', grants: [{ claims: { key: 'adv/read.csv', prefix: 'adv/' } }], request: { path: READ }, expect: malformedSigned },
-  { id: 'claims-list-with-key', why: 'a list grant naming a key', grants: [{ claims: { op: 'list', key: 'adv/' } }], request: { path: '/objects?prefix=adv/' }, expect: { ...malformedSigned, audit: { op: 'list', key: 'adv/', identity: 'any' } } },
+  { id: 'claims-list-with-key', why: 'a list grant naming a key', grants: [{ claims: { op: 'list', key: 'adv/' } }], request: { path: '/objects?prefix=adv/' }, expect: { ...malformedSigned, audit: { op: 'list', key: 'adv/' } } },
   { id: 'claims-key-array', why: 'several keys in one grant', grants: [{ payload: payload(',"op":"get","key":["adv/read.csv","secret/plans.txt"]') }], request: { path: READ }, expect: malformedSigned },
   { id: 'claims-key-empty', why: 'an empty key', grants: [{ claims: { key: '' } }], request: { path: READ }, expect: malformedSigned },
   {
     id: 'claims-key-dot-dot', why: 'a key with a .. segment can never reach S3 as signed', grants: [{ claims: { key: 'adv/../secret/plans.txt' } }],
-    request: { path: '/objects/adv/%2e%2e/secret/plans.txt', raw: true }, expect: { ...malformedSigned, audit: { op: 'get', key: 'secret/plans.txt', identity: 'any' } },
+    request: { path: '/objects/adv/%2e%2e/secret/plans.txt', raw: true }, expect: { ...malformedSigned, audit: { op: 'get', key: 'secret/plans.txt' } },
   },
   { id: 'claims-key-control', why: 'a key with a newline', grants: [{ claims: { key: 'adv/read.csv\n' } }], request: { path: READ }, expect: malformedSigned },
   { id: 'claims-not-object', why: 'a JSON array for claims', grants: [{ payload: '["get","adv/read.csv"]' }], request: { path: READ }, expect: malformedSigned },
@@ -190,8 +192,10 @@ export const cases = [
     request: { path: '/objects/secret/plans.txt' }, expect: { status: 403, code: 'grant_scope_mismatch', audit: { op: 'get', key: 'secret/plans.txt' } },
   },
   { id: 'claims-ip-invalid', why: 'an ip claim that is no CIDR block', grants: [{ claims: { key: 'adv/read.csv', ip: '300.1.1.1/8' } }], request: { path: READ }, expect: malformedSigned },
-  { id: 'claims-jti-number', why: 'jti as a number', grants: [{ payload: '{"aud":"{{aud}}","sub":"{{sub}}","op":"put","key":"adv/up/jti-number","jti":7,"iat":"{{now}}","exp":"{{now+300}}"}' }], request: { method: 'PUT', path: '/objects/adv/up/jti-number', body: 'x' }, expect: { ...malformedSigned, audit: { op: 'put', key: 'adv/up/jti-number', identity: 'any' } } },
-  { id: 'claims-content-type-number', why: 'content_type as a number', grants: [putGrant('adv/up/ct-number', { content_type: 7 })], request: { method: 'PUT', path: '/objects/adv/up/ct-number', body: 'x' }, expect: { ...malformedSigned, audit: { op: 'put', key: 'adv/up/ct-number', identity: 'any' } } },
+  { id: 'claims-jti-number', why: 'jti as a number', grants: [{ payload: '{"aud":"{{aud}}","sub":"{{sub}}","op":"put","key":"adv/up/jti-number","jti":7,"iat":"{{now}}","exp":"{{now+300}}"}' }], request: { method: 'PUT', path: '/objects/adv/up/jti-number', body: 'x' }, expect: { ...malformedSigned, audit: { op: 'put', key: 'adv/up/jti-number' } } },
+  { id: 'claims-content-type-empty', why: 'an empty optional claim is refused, not read as absent', grants: [putGrant('adv/up/ct-empty', { content_type: '' })], request: { method: 'PUT', path: '/objects/adv/up/ct-empty', body: 'x' }, expect: { ...malformedSigned, audit: { op: 'put', key: 'adv/up/ct-empty' } } },
+  { id: 'claims-ip-empty', why: 'an empty ip claim is refused, not read as no network binding', grants: [{ claims: { key: 'adv/read.csv', ip: '' } }], request: { path: READ }, expect: malformedSigned },
+  { id: 'claims-content-type-number', why: 'content_type as a number', grants: [putGrant('adv/up/ct-number', { content_type: 7 })], request: { method: 'PUT', path: '/objects/adv/up/ct-number', body: 'x' }, expect: { ...malformedSigned, audit: { op: 'put', key: 'adv/up/ct-number' } } },
 
   // ---------------------------------------------------------------- claims: out of range
   { id: 'range-exp-far-future', why: 'an expiry in 9999', grants: [{ claims: { key: 'adv/read.csv', exp: '9999-12-31T23:59:59Z' } }], request: { path: READ }, expect: { status: 401, code: 'grant_lifetime_too_long', audit: { op: 'get', key: 'adv/read.csv' } } },
@@ -205,10 +209,10 @@ export const cases = [
   { id: 'range-nbf-within-skew', why: 'not valid for 30 s, within the clock skew', grants: [{ claims: { key: 'adv/read.csv', nbf: '@now+30' } }], request: { path: READ }, expect: readOk },
   { id: 'range-iat-future', why: 'issued in five minutes', grants: [{ claims: { key: 'adv/read.csv', iat: '@now+300', exp: '@now+600' } }], request: { path: READ }, expect: { status: 401, code: 'grant_not_yet_valid', audit: { op: 'get', key: 'adv/read.csv' } } },
   { id: 'range-nbf-words', why: 'nbf that is no time', grants: [{ claims: { key: 'adv/read.csv', nbf: 'now' } }], request: { path: READ }, expect: malformedSigned },
-  { id: 'range-max-size-negative', why: 'a negative max_size', grants: [putGrant('adv/up/neg', { max_size: -1 })], request: { method: 'PUT', path: '/objects/adv/up/neg', body: 'x' }, expect: { ...malformedSigned, audit: { op: 'put', key: 'adv/up/neg', identity: 'any' } } },
-  { id: 'range-max-size-string', why: 'max_size as a string', grants: [putGrant('adv/up/str', { max_size: '100' })], request: { method: 'PUT', path: '/objects/adv/up/str', body: 'x' }, expect: { ...malformedSigned, audit: { op: 'put', key: 'adv/up/str', identity: 'any' } } },
-  { id: 'range-max-size-fraction', why: 'max_size 1.5', grants: [putGrant('adv/up/frac', { max_size: 1.5 })], request: { method: 'PUT', path: '/objects/adv/up/frac', body: 'x' }, expect: { ...malformedSigned, audit: { op: 'put', key: 'adv/up/frac', identity: 'any' } } },
-  { id: 'range-max-size-2-64', why: 'max_size 2^64, one past u64', grants: [{ payload: payload(',"op":"put","key":"adv/up/big","jti":"{{jti}}","max_size":18446744073709551616') }], request: { method: 'PUT', path: '/objects/adv/up/big', body: 'x' }, expect: { ...malformedSigned, audit: { op: 'put', key: 'adv/up/big', identity: 'any' } } },
+  { id: 'range-max-size-negative', why: 'a negative max_size', grants: [putGrant('adv/up/neg', { max_size: -1 })], request: { method: 'PUT', path: '/objects/adv/up/neg', body: 'x' }, expect: { ...malformedSigned, audit: { op: 'put', key: 'adv/up/neg' } } },
+  { id: 'range-max-size-string', why: 'max_size as a string', grants: [putGrant('adv/up/str', { max_size: '100' })], request: { method: 'PUT', path: '/objects/adv/up/str', body: 'x' }, expect: { ...malformedSigned, audit: { op: 'put', key: 'adv/up/str' } } },
+  { id: 'range-max-size-fraction', why: 'max_size 1.5', grants: [putGrant('adv/up/frac', { max_size: 1.5 })], request: { method: 'PUT', path: '/objects/adv/up/frac', body: 'x' }, expect: { ...malformedSigned, audit: { op: 'put', key: 'adv/up/frac' } } },
+  { id: 'range-max-size-2-64', why: 'max_size 2^64, one past u64', grants: [{ payload: payload(',"op":"put","key":"adv/up/big","jti":"{{jti}}","max_size":18446744073709551616') }], request: { method: 'PUT', path: '/objects/adv/up/big', body: 'x' }, expect: { ...malformedSigned, audit: { op: 'put', key: 'adv/up/big' } } },
 
   // ---------------------------------------------------------------- other audiences, operations, keys, prefixes
   { id: 'scope-other-audience', why: 'a grant for another gatekeeper', grants: [{ claims: { key: 'adv/read.csv', aud: 'another-gatekeeper' } }], request: { path: READ }, expect: { status: 401, code: 'grant_wrong_audience', audit: { op: 'get', key: 'adv/read.csv' } } },
@@ -242,7 +246,7 @@ export const cases = [
     request: { path: '/objects/finance/ledger.csv' }, expect: { status: 200, body: { object: 'finance/ledger.csv' }, audit: { op: 'get', key: 'finance/ledger.csv', s3_status: 200 } },
   },
   {
-    id: 'multisig-get-approver-first', why: 'the approver first: the first grant names the user', grants: [{ signer: 'approver', claims: { key: 'finance/ledger.csv', sub: 'approver-2' } }, { claims: { key: 'finance/ledger.csv' } }],
+    id: 'multisig-get-approver-first', why: 'the approver first: the row still names the vendor grant first, in the rule order', grants: [{ signer: 'approver', claims: { key: 'finance/ledger.csv', sub: 'approver-2' } }, { claims: { key: 'finance/ledger.csv' } }],
     request: { path: '/objects/finance/ledger.csv' }, expect: { status: 200, body: { object: 'finance/ledger.csv' }, audit: { op: 'get', key: 'finance/ledger.csv', s3_status: 200 } },
   },
   { id: 'multisig-get-vendor-and-reader', why: 'a second trusted key outside the rule does not count', grants: [{ claims: { key: 'finance/ledger.csv' } }, { signer: 'reader', claims: { key: 'finance/ledger.csv' } }], request: { path: '/objects/finance/ledger.csv' }, expect: { status: 403, code: 'signatures_insufficient', audit: { op: 'get', key: 'finance/ledger.csv' } } },
@@ -473,6 +477,7 @@ export const cases = [
 
   // ---------------------------------------------------------------- the Authorization header
   { id: 'auth-lowercase-scheme', why: 'the scheme is case-insensitive: bearer', grants: [read], request: { path: READ, auth: 'bearer {{token}}' }, expect: readOk },
+  { id: 'auth-uppercase-scheme', why: 'BEARER', grants: [read], request: { path: READ, auth: 'BEARER {{token}}' }, expect: readOk },
   { id: 'auth-empty', why: 'Bearer and nothing', request: { path: READ, auth: 'Bearer ' }, expect: { status: 401, code: 'grant_missing', audit: { op: 'get', key: 'adv/read.csv' } } },
   { id: 'auth-only-commas', why: 'Bearer and empty list entries', request: { path: READ, auth: 'Bearer , ,' }, expect: { status: 401, code: 'grant_missing', audit: { op: 'get', key: 'adv/read.csv' } } },
   { id: 'auth-basic', why: 'Basic credentials', request: { path: READ, auth: 'Basic dXNlcjpwYXNz' }, expect: { status: 401, code: 'grant_missing', audit: { op: 'get', key: 'adv/read.csv' } } },
