@@ -554,7 +554,8 @@ function signers(c, r) {
   return verified
     .map((i) => r.built[i])
     .sort((x, y) => SIGNER_ORDER.indexOf(x.signer) - SIGNER_ORDER.indexOf(y.signer))
-    .map((b) => ({ key_id: b.keyId, sub: b.claims?.sub ?? null, jti: b.claims?.jti ?? null }));
+    // An empty jti is no id: it is recorded as none.
+    .map((b) => ({ key_id: b.keyId, sub: b.claims?.sub ?? null, jti: b.claims?.jti || null }));
 }
 
 for (const c of cases) {
