@@ -164,8 +164,12 @@ function mutate(token, how) {
       bytes[5] ^= 0x20;
       return withBody(b64url(bytes));
     }
-    case 'drop-last-char':
-      return withBody(body.slice(0, -1));
+    case 'drop-last-char': {
+      // Cut to a length no base64url string has (4n + 1), so no signature bytes remain to try.
+      let cut = body.slice(0, -1);
+      while (cut.length % 4 !== 1) cut = cut.slice(0, -1);
+      return withBody(cut);
+    }
     case 'drop-signature-byte':
       return withBody(b64url(bytes.subarray(0, bytes.length - 1)));
     case 'only-payload':
@@ -186,6 +190,7 @@ function mutate(token, how) {
       // The last character carries unused low bits; setting them encodes the same bytes.
       const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
       const unused = { 2: 4, 3: 2 }[body.length % 4];
+      if (!unused) throw new Error('this token has no unused bits to set');
       const last = alphabet.indexOf(body.at(-1));
       return withBody(body.slice(0, -1) + alphabet[last | ((1 << unused) - 1)]);
     }
@@ -193,8 +198,11 @@ function mutate(token, how) {
       return token.replace(/^v4\.public\./, 'V4.PUBLIC.');
     case 'upper-version':
       return token.replace(/^v4\./, 'V4.');
-    case 'swap-case-body':
-      return withBody([...body].map((c) => (c === c.toUpperCase() ? c.toLowerCase() : c.toUpperCase())).join(''));
+    case 'swap-case-body': {
+      // Every letter but the last, which could otherwise turn into a non-canonical final character.
+      const swapped = [...body.slice(0, -1)].map((c) => (c === c.toUpperCase() ? c.toLowerCase() : c.toUpperCase()));
+      return withBody(swapped.join('') + body.at(-1));
+    }
     case 'extra-dot':
       return `${token}.`;
     case 'extra-segment':
