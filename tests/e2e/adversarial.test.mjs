@@ -268,7 +268,12 @@ function buildToken(spec, ctx) {
     parts[2] = b64url(Buffer.concat([grafted, signature]));
     token = parts.join('.');
   }
-  for (const how of spec.mutate ?? []) token = mutate(token, how);
+  for (const how of spec.mutate ?? []) {
+    const changed = mutate(token, how);
+    // A mutation that changed nothing would test the genuine grant instead.
+    if (changed === token) throw new Error(`${how} left the token as it was`);
+    token = changed;
+  }
   return { token, claims, keyId: key.id, signer };
 }
 
