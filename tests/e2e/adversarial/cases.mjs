@@ -7,7 +7,7 @@
 //                     (Miniflare with per-request `request.cf`), 'misconfigured' (Miniflare with
 //                     a MULTISIG rule that names no keys)
 //   grants            the tokens the case builds, each { signer, claims, payload, footer,
-//                     implicit, version, purpose, mutate, literal } (see the runner); claims are
+//                     implicit, version, purpose, mutate, graft, literal } (see the runner); claims are
 //                     merged over { aud, sub: 'adv-<id>', op: 'get', iat: now, exp: now+300,
 //                     jti for writes }, a null claim is removed, '@now±N' is a time
 //   request           method, path (sent as is), headers ([name, value] pairs, so duplicates are
@@ -15,17 +15,22 @@
 //                     null for none), auth (the Authorization value; default `Bearer` and the
 //                     grants in `use` order, comma-separated), use (which grants), raw (send over
 //                     a bare socket, byte for byte), rawRequest (the whole request, verbatim),
-//                     rawTail (bytes after the body), halfClose, cf (Miniflare only)
+//                     rawTail (bytes after the body; a raw request is half-closed after it),
+//                     cf (Miniflare only)
 //   prelude           requests sent first, each with the request's fields overridden, `repeat`
-//                     times (`{{i}}` in ip is the repetition, from 1)
+//                     times (`{{i}}` in ip is the repetition, from 1, in hexadecimal)
 //   waitFor           { ms }: send the request `ms` after the last second the first grant is
 //                     accepted in (exp + clock skew)
 //   sameMinute        ms: if less than that is left of the current minute, wait for the next
-//   expect            status; code (the JSON error code; absent for a success); body (exact
-//                     bytes, or { object }); headers (exact values; null for absent);
+//   expect            status (or a list, where the local runtime rather than the gatekeeper
+//                     answers); code (the JSON error code; absent for a success, null for a
+//                     reply that is not the gatekeeper's JSON); decision (the row's, when there
+//                     is no code to read); body (exact bytes, or { object }); headers (exact
+//                     values; null for absent);
 //                     headersNotMatching; s3 ({ unchanged: true } by default; { put, bytes };
 //                     { deleted }); prelude (statuses); preludeRows; audit ('none', or what the
-//                     row must say: op, key, s3_status, bytes_in, bytes_out, origin, country, ip
+//                     row must say: status (when not the reply's), op, key, s3_status, bytes_in,
+//                     bytes_out, origin, country, userAgentBytes, requestIdBytes, ip
 //                     (default: the CF-Connecting-IP sent; 'any'), method (the raw method),
 //                     identity ('any', or the indexes of the grants whose signatures verified,
 //                     by default every grant when the outcome implies their signatures verified,
@@ -33,7 +38,8 @@
 //                     MULTISIG keys then VENDOR_KEYS, and `signers` lists them all))
 //
 // Placeholders in strings: {{now±N}}, {{unix:now±N}}, {{kid:NAME}}, {{public:NAME}},
-// {{repeat:TEXT:N}}, {{aud}}, {{sub}}, {{jti}}, {{token}}, {{tokenN}}, {{host}}, {{ua}}, {{ip}}.
+// {{spaced:now±N}}, {{repeat:TEXT:N}}, {{aud}}, {{sub}}, {{jti}}, {{token}}, {{host}}, {{ua}},
+// {{ip}}.
 
 /** The page origin the gatekeeper allows. */
 export const APP_ORIGIN = 'https://app.vendor.example';
@@ -70,7 +76,7 @@ export const OBJECTS = {
 
 const READ = '/objects/adv/read.csv';
 const read = { claims: { key: 'adv/read.csv' } };
-const readOk = { status: 200, body: { object: 'adv/read.csv' }, audit: { op: 'get', key: 'adv/read.csv', s3_status: 200 } };
+const readOk = { status: 200, body: { object: 'adv/read.csv' }, audit: { op: 'get', key: 'adv/read.csv', s3_status: 200, bytes_out: 25 } };
 const malformedRead = { status: 401, code: 'grant_malformed', audit: { op: 'get', key: 'adv/read.csv' } };
 // A grant whose claims are not of the documented shape names no one, even if its signature verified.
 const malformedSigned = malformedRead;
