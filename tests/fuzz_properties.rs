@@ -399,3 +399,42 @@ fn the_fixtures_are_what_the_properties_assume() {
     settings::check(b"");
 }
 
+/// Header values may carry bytes above 0x7F (obs-text), which the `http` crate and the Workers
+/// runtime accept but SigV4 cannot sign. Such a value in a header the gatekeeper passes on to S3
+/// is the caller's mistake, a 400, not an internal fault. (Found by the `request` fuzz target.)
+#[test]
+fn a_passed_on_header_that_is_not_ascii_is_a_bad_request() {
+    let cases: [&[u8]; 4] = [
+        b"GET /objects/reports/q3.csv\nIf-None-Match: r\xffdeport\n+grant",
+        b"HEAD /objects/reports/q3.csv\nRange: bytes=0-\xe9\n+grant",
+        b"GET /objects/reports/q3.csv\nIf-Modified-Since: \x80\n+grant",
+        b"PUT /objects/uploads/a.csv\nContent-Length: 3\nContent-Type: text/\xe9t\xe9\n+grant",
+    ];
+    for case in cases {
+        let parsed = request::parse(case).unwrap();
+        let (op, key) = match parsed.request.method().as_str() {
+            "PUT" => ("put", "uploads/a.csv"),
+            "HEAD" => ("head", "reports/q3.csv"),
+            _ => ("get", "reports/q3.csv"),
+        };
+        let mut req = parsed.request;
+        let token = fixtures::vendor_key()
+            .mint(&fixtures::claims(op, key))
+            .unwrap();
+        req.headers_mut().insert(
+            http::header::AUTHORIZATION,
+            format!("Bearer {token}").parse().unwrap(),
+        );
+        let decision = fixtures::gatekeeper().decide(&req, &parsed.caller, fixtures::now());
+        let err = decision
+            .outcome
+            .expect_err("a header S3 cannot be sent is refused");
+        assert_eq!(
+            (err.status(), err.code()),
+            (http::StatusCode::BAD_REQUEST, "bad_header"),
+            "{}",
+            String::from_utf8_lossy(case)
+        );
+        request::check(case);
+    }
+}
