@@ -2,8 +2,8 @@
 //! and claims, requests, settings, S3 list replies and audit exports. They check the same
 //! properties as the fuzz targets in `fuzz/` (the checks live in `tests/harness/`), on inputs
 //! generated to be nearly valid, with a bounded number of cases so `cargo test` stays quick.
-//! `PROPTEST_CASES=N` runs more. A failure is saved under `proptest-regressions/` and replayed
-//! first on every later run; keep those files in the repository.
+//! `PROPTEST_CASES=N` runs more. A failure is saved in `tests/fuzz_properties.proptest-regressions`
+//! and replayed first on every later run; commit that file with the fix.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -14,11 +14,19 @@ use harness::grant::{self, Signer};
 use harness::{listing, request, seal, settings};
 use proptest::prelude::*;
 use proptest::sample::{Index, select};
+use proptest::test_runner::FileFailurePersistence;
 use s3_gatekeeper::grant::format_time;
 
 /// `cases` per property, unless `PROPTEST_CASES` asks for another number (proptest reads it).
+/// Failures are saved beside this file, in `fuzz_properties.proptest-regressions`, and replayed
+/// first on every later run.
 fn config(cases: u32) -> ProptestConfig {
-    let default = ProptestConfig::default();
+    let default = ProptestConfig {
+        failure_persistence: Some(Box::new(FileFailurePersistence::WithSource(
+            "proptest-regressions",
+        ))),
+        ..ProptestConfig::default()
+    };
     if std::env::var_os("PROPTEST_CASES").is_some() {
         default
     } else {

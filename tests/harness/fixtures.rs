@@ -3,7 +3,7 @@
 use std::sync::OnceLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use s3_gatekeeper::grant::{Claims, SigningKey, Verifier, format_time};
+use s3_gatekeeper::grant::{Claims, PublicKey, SigningKey, Verifier, format_time};
 use s3_gatekeeper::{Config, Gatekeeper};
 
 /// The instant every check runs at (2026-05-28T20:26:40Z).
@@ -40,6 +40,12 @@ pub fn stranger_key() -> SigningKey {
 /// The gatekeeper's own key, which signs the audit seals.
 pub fn seal_key() -> SigningKey {
     SigningKey::from_seed([9; 32]).unwrap()
+}
+
+/// The public half of [`seal_key`], built once: the seal checks run it on every input.
+pub fn seal_public() -> &'static PublicKey {
+    static PUBLIC: OnceLock<PublicKey> = OnceLock::new();
+    PUBLIC.get_or_init(|| seal_key().public_key().clone())
 }
 
 /// Valid settings for every setting the gatekeeper reads, as the Worker's environment gives them.

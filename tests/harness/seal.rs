@@ -5,7 +5,7 @@ use std::sync::OnceLock;
 
 use s3_gatekeeper::seal::{Export, Hash, Policy, Row, Seal, Sealer, Value, verify};
 
-use super::fixtures::seal_key;
+use super::fixtures::{seal_key, seal_public};
 
 const T0: i64 = 1_780_000_000_000;
 const MINUTE: i64 = 60_000;
@@ -181,7 +181,7 @@ pub fn check_export(data: &[u8]) {
     let report = verify(
         &export.seals,
         &export.log,
-        &[seal_key().public_key().clone()],
+        std::slice::from_ref(seal_public()),
     );
     assert!(report.findings().len() <= data.len());
     assert!(report.notes().len() <= data.len());
@@ -255,7 +255,7 @@ pub fn check_tamper(program: &[u8]) {
     let report = verify(
         &export.seals,
         &export.log,
-        &[seal_key().public_key().clone()],
+        std::slice::from_ref(seal_public()),
     );
     let vouched = report.is_intact() && report.holds(&pristine.latest);
     let unchanged = sealed_digests(&export.log) == sealed_digests(&pristine.log)
