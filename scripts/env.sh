@@ -16,6 +16,11 @@ GARAGE_VERSION="2.5.0"
 # wasm-bindgen-cli must match the wasm-bindgen library exactly, so it is read from Cargo.lock.
 WASM_BINDGEN_VERSION="$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' "$ROOT/Cargo.lock")"
 
+# The fuzz targets (fuzz/) need a nightly Rust for libFuzzer's instrumentation; a dated one, so
+# every machine builds them with the same compiler.
+FUZZ_TOOLCHAIN="nightly-2026-10-30"
+CARGO_FUZZ_VERSION="0.13.2"
+
 TOOLS="$CACHE/tools"
 # Build output is kept in the cache too, so a fresh clone (as CI makes) reuses compiled
 # dependencies and only rebuilds the project's own crates.
@@ -24,6 +29,7 @@ WORKER_BUILD_BIN="$TOOLS/worker-build-$WORKER_BUILD_VERSION/bin/worker-build"
 WASM_BINDGEN_BIN="$TOOLS/wasm-bindgen-$WASM_BINDGEN_VERSION/bin/wasm-bindgen"
 S3S_FS_BIN="$TOOLS/s3s-fs-$S3S_FS_VERSION/bin/s3s-fs"
 GARAGE_BIN="$TOOLS/garage-$GARAGE_VERSION/bin/garage"
+CARGO_FUZZ_BIN="$TOOLS/cargo-fuzz-$CARGO_FUZZ_VERSION/bin/cargo-fuzz"
 export WASM_BINDGEN_BIN
 
 # wrangler must never stop to ask a question or phone home.
@@ -37,6 +43,7 @@ LOCAL_S3_BUCKET="demo-reports"
 
 step() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 note() { printf '    %s\n' "$*" >&2; }
+warn() { printf '\033[1;33m==> WARNING: %s\033[0m\n' "$*" >&2; }
 
 # Runs a step and reports how long it took, so slow setup is visible rather than silent.
 # Keeps the command's exit status, even where the caller tests it (and `set -e` is off).

@@ -170,6 +170,21 @@ impl Gatekeeper {
         };
         let key = key.as_str();
         let headers = request.headers();
+        // SigV4 signs header values as text, so a value with bytes outside printable ASCII
+        // (which HTTP and the runtime allow) cannot be passed on to S3: the caller's mistake, a
+        // 400, not a fault of the gatekeeper.
+        let passed_on: &[HeaderName] = match intent.operation {
+            Operation::Get | Operation::Head => &READ_PASSTHROUGH,
+            Operation::Put => &[header::CONTENT_TYPE],
+            Operation::Delete | Operation::List => &[],
+        };
+        if passed_on
+            .iter()
+            .filter_map(|name| headers.get(name))
+            .any(|value| value.to_str().is_err())
+        {
+            return Err(RequestError::BadHeader.into());
+        }
         let signed = match intent.operation {
             Operation::Get | Operation::Head => {
                 let method = if intent.operation == Operation::Get {

@@ -53,6 +53,9 @@ pub enum RequestError {
     BadKey(Option<InvalidKey>),
     /// The listing query is missing `prefix`, or has an unknown or invalid parameter.
     BadQuery,
+    /// A header the gatekeeper passes on to S3 has bytes outside printable ASCII, which the
+    /// request signature cannot cover.
+    BadHeader,
     /// The operation exists in the API but this gatekeeper does not offer it yet.
     NotImplemented,
     /// The operation is switched off in this gatekeeper's configuration.
@@ -67,7 +70,7 @@ impl RequestError {
                 StatusCode::METHOD_NOT_ALLOWED
             }
             Self::UriTooLong => StatusCode::URI_TOO_LONG,
-            Self::BadKey(_) | Self::BadQuery => StatusCode::BAD_REQUEST,
+            Self::BadKey(_) | Self::BadQuery | Self::BadHeader => StatusCode::BAD_REQUEST,
         }
     }
 
@@ -78,6 +81,7 @@ impl RequestError {
             Self::UriTooLong => "uri_too_long",
             Self::BadKey(_) => "bad_key",
             Self::BadQuery => "bad_query",
+            Self::BadHeader => "bad_header",
             Self::NotImplemented => "operation_not_supported",
             Self::OperationDisabled => "operation_disabled",
         }
@@ -92,6 +96,7 @@ impl RequestError {
             Self::BadQuery => {
                 "a listing takes prefix, and optionally cursor, limit (1-1000) and folders=true"
             }
+            Self::BadHeader => "Range, If-*, and Content-Type headers must be printable ASCII",
             Self::NotImplemented => "this gatekeeper does not offer that operation",
             Self::OperationDisabled => "this operation is switched off on this gatekeeper",
         }
