@@ -40,6 +40,8 @@ test('an object streams through byte for byte, and the audit row is written', as
   assert.ok(body.equals(stored), 'body differs from what s3s-fs stored');
   assert.equal(res.headers.get('cache-control'), 'no-store, no-transform');
   assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
+  assert.equal(res.headers.get('content-security-policy'), "default-src 'none'; sandbox");
+  assert.equal(res.headers.get('referrer-policy'), 'no-referrer');
   assert.equal(res.headers.get('x-amz-request-id'), null, 'S3 headers must not leak');
 
   const rows = await auditRows(`sub = 'alice'`);
