@@ -77,7 +77,11 @@ pub fn base_settings() -> Vec<(&'static str, String)> {
         ("DELETE_ENABLED", "true".to_owned()),
         (
             "MULTISIG",
-            format!(r#"[{{"operations":["delete"],"prefix":"{QUORUM_PREFIX}","signatures":2}}]"#),
+            format!(
+                r#"[{{"operations":["delete"],"prefix":"{QUORUM_PREFIX}","signatures":2,"keys":["{}","{}"]}}]"#,
+                vendor_key().id(),
+                approver_key().id(),
+            ),
         ),
         (
             "ACL",

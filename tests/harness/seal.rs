@@ -3,12 +3,13 @@
 
 use std::sync::OnceLock;
 
-use s3_gatekeeper::seal::{Export, Hash, Policy, Row, Seal, Sealer, Value, verify};
+use s3_gatekeeper::seal::{Evidence, Export, Hash, Policy, Row, Seal, Sealer, Value, verify};
 
 use super::fixtures::{seal_key, seal_public};
 
 const T0: i64 = 1_780_000_000_000;
 const MINUTE: i64 = 60_000;
+const HOUR: i64 = 60 * MINUTE;
 
 /// Rows sealed by the pristine log's seals; rows after them are not sealed yet.
 pub const SEALED_THROUGH: i64 = 40;
@@ -116,14 +117,22 @@ fn build(purged: bool) -> Pristine {
         let first_id = seals.last().map_or(0, |s| s.last_id) + 1;
         let claim = Seal {
             seq,
-            scheduled_ms: T0 + seq * 10 * MINUTE,
-            cutoff_ms: T0 + seq * 10 * MINUTE - 15 * MINUTE,
+            // An hour after the rows arrived, so every row is older than the grace period.
+            scheduled_ms: T0 + HOUR + seq * 10 * MINUTE,
+            cutoff_ms: T0 + HOUR + seq * 10 * MINUTE - 15 * MINUTE,
             first_id,
             last_id,
             purged_through,
             proof: None,
         };
-        let mut sealing = sealer.begin(claim, seals.last()).unwrap();
+        // What the cron run would read: retention may reach exactly what the claim says, the
+        // log ends at its last row, and the run is the claim's own.
+        let evidence = Evidence {
+            purgeable_through: purged_through,
+            log_end: ROWS,
+            now_ms: claim.scheduled_ms,
+        };
+        let mut sealing = sealer.begin(claim, seals.last(), evidence).unwrap();
         if sealing.next_page().is_some() {
             let rows: Vec<Row> = log
                 .iter()
