@@ -34,12 +34,18 @@ async fn fetch(request: Request, env: Env, ctx: Context) -> worker::Result<Respo
         Ok(gatekeeper) => gatekeeper,
         // The operator's log names the setting; the caller sees only `misconfigured`, and the
         // audit log shows that the gatekeeper refused the request because of its settings.
+        // A preflight is never recorded (it touches nothing), misconfigured or not.
         Err(err) => {
-            record.bucket = settings::bucket_name(&env);
-            if let Ok(incoming) = &incoming {
-                record.describe(crate::request::intent(incoming).ok().as_ref(), &[]);
+            let preflight = incoming
+                .as_ref()
+                .is_ok_and(|r| r.method() == http::Method::OPTIONS);
+            if !preflight {
+                record.bucket = settings::bucket_name(&env);
+                if let Ok(incoming) = &incoming {
+                    record.describe(crate::request::intent(incoming).ok().as_ref(), &[]);
+                }
+                audit::Trail::new(&env, record).finish(Err(&err)).await;
             }
-            audit::Trail::new(&env, record).finish(Err(&err)).await;
             return convert::error_response(&err, &HeaderMap::new());
         }
     };

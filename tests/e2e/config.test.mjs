@@ -53,6 +53,12 @@ test('a missing setting: every request is 500 misconfigured, the log names it, n
       assert.equal(body.error.code, 'misconfigured');
       assert.doesNotMatch(JSON.stringify(body), /S3_BUCKET/, 'the caller is not told which setting');
     }
+    // A preflight is refused too, and, like every preflight, leaves no row.
+    const preflight = await fetch(`${stack.url}/objects/reports/summary.csv`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://app.vendor.example', 'access-control-request-method': 'GET', 'cf-connecting-ip': '203.0.113.9' },
+    });
+    assert.equal(preflight.status, 500);
     // wrangler prints the worker's console output; give it a moment to flush.
     await new Promise((r) => setTimeout(r, 500));
     assert.match(stack.output(), /misconfigured: S3_BUCKET: required but not set/);
