@@ -8,7 +8,7 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
 
@@ -177,15 +177,17 @@ async function applyMigrations(db) {
 /** (a) the JS worker in Miniflare: workerd without wrangler dev's proxy. */
 async function jsMiniflare(garage, key) {
   const { Miniflare } = await import('miniflare');
+  const scriptPath = await bundleJsWorker();
   const mf = new Miniflare({
     modules: true,
-    scriptPath: await bundleJsWorker(),
+    scriptPath,
+    modulesRoot: dirname(scriptPath),
     compatibilityDate: '2026-04-20',
     d1Databases: ['AUDIT_DB'],
     d1Persist: join(state, 'js-mf-d1'),
     bindings: { S3_REGION: garage.region, ...jsSettings(garage, key) },
   });
-  cleanups.push(() => mf.dispose());
+  cleanups.push(() => mf.dispose().catch(() => {}));
   const db = await mf.getD1Database('AUDIT_DB');
   await applyMigrations(db);
   const url = await mf.ready;
@@ -224,11 +226,11 @@ async function jsWrangler(garage, key) {
   const inspector = await freePort();
   const child = start('wrangler dev (js worker)', wrangler, [
     'dev', '--config', config, '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspector),
-    '--env-file', envFile, '--persist-to', persist, '--show-interactive-dev-session=false', '--log-level', 'warn',
+    '--env-file', envFile, '--persist-to', persist, '--show-interactive-dev-session=false', '--log-level', 'log',
   ], { cwd: dir, env: wranglerEnv });
   cleanups.push(() => stopProcess(child));
   const url = `http://127.0.0.1:${port}`;
-  // wrangler prints "Ready on" at log level info and above; probe the port instead.
+  // Readiness by probing the port: wrangler's "Ready on" line can come before the runtime is.
   await waitFor(child, async () => {
     try {
       await listener(port);
@@ -278,8 +280,9 @@ async function measure(target, concurrency) {
 
 const began = Date.now();
 let report;
+const loadBefore = readFileSync('/proc/loadavg', 'utf8').trim();
 try {
-  log(`load average before start: ${readFileSync('/proc/loadavg', 'utf8').trim()}`);
+  log(`load average before start: ${loadBefore}`);
   const garage = await startGarage({ dir: join(state, 'garage') });
   cleanups.push(() => garage.stop());
   const presigned = await putObject(garage, randomBytes(1024));
@@ -379,6 +382,6 @@ function format(results, d1, totalSeconds) {
   const failed = Object.entries(results).flatMap(([setup, ws]) => Object.entries(ws).flatMap(([w, cs]) => Object.entries(cs).map(([c, rs]) => [`${setup}/${w}/c=${c}`, rs.reduce((n, r) => n + r.failed, 0)]))).filter(([, n]) => n > 0);
   lines.push('');
   lines.push(failed.length ? `Failed requests (not counted in req/s or latency): ${failed.map(([k, n]) => `${k}: ${n}`).join(', ')}` : 'No request failed.');
-  lines.push(`Whole run: ${f(totalSeconds, 0)} s.`);
+  lines.push(`Whole run: ${f(totalSeconds, 0)} s. /proc/loadavg before: ${loadBefore}; after: ${readFileSync('/proc/loadavg', 'utf8').trim()}.`);
   return lines.join('\n') + '\n';
 }
