@@ -66,7 +66,7 @@ for (const [signal, number] of [['SIGINT', 2], ['SIGTERM', 15], ['SIGHUP', 1]]) 
   });
 }
 
-function start(label, command, args, options, log) {
+export function start(label, command, args, options, log) {
   // detached: each service leads its own process group, so stop() ends its children too
   // (wrangler starts workerd).
   const child = spawn(command, args, { ...options, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -87,7 +87,7 @@ function start(label, command, args, options, log) {
   return child;
 }
 
-async function stopProcess(child) {
+export async function stopProcess(child) {
   if (child.exitCode !== null || child.signalCode !== null) return;
   try {
     process.kill(-child.pid, 'SIGTERM');
@@ -104,7 +104,7 @@ async function stopProcess(child) {
 }
 
 /** Waits until `ready()` holds, failing early if the service exits. */
-async function waitFor(child, ready, timeoutMs) {
+export async function waitFor(child, ready, timeoutMs) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`${child.label} exited early:\n${child.output()}`);
@@ -146,7 +146,7 @@ export async function startScript(label, script, args = [], env = {}, log) {
 }
 
 /** Mints a grant with the CLI, signed by the secret key in `keyFile`. */
-async function mintGrant(keyFile, { op = 'get', object, prefix, sub = 'user-1', ttl = 300, jti, aud = LOCAL.audience, extra = [] }) {
+export async function mintGrant(keyFile, { op = 'get', object, prefix, sub = 'user-1', ttl = 300, jti, aud = LOCAL.audience, extra = [] }) {
   const args = ['grant', '--key', keyFile, '--aud', aud, '--op', op, '--sub', sub, '--ttl', String(ttl)];
   if (object !== undefined) args.push('--object', object);
   if (prefix !== undefined) args.push('--prefix', prefix);
@@ -436,7 +436,7 @@ export async function startMiniflare({ vars = {}, objects = {} } = {}) {
 }
 
 /** Splits a migration into statements, keeping a trigger's `BEGIN … END;` body whole. */
-function statements(sql) {
+export function statements(sql) {
   const result = [];
   let current = '';
   for (const part of sql.split(';')) {

@@ -1,0 +1,392 @@
+// The benchmark: s3-gatekeeper against the JavaScript Worker a customer would otherwise write
+// (bench/js-worker/), both in front of one garage on loopback serving one 1 KiB object.
+// docs/benchmarks.md explains what is measured and why. Run it with bench/run, which builds first.
+//
+//   node bench/run.mjs [--rounds N] [--seconds S] [--out FILE]
+
+import { execFile } from 'node:child_process';
+import { mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { parseArgs, promisify } from 'node:util';
+import { randomBytes } from 'node:crypto';
+
+// Loopback only: Miniflare must not fetch its `request.cf` template from the network.
+process.env.CLOUDFLARE_CF_FETCH_ENABLED = 'false';
+
+const { AwsClient } = await import('aws4fetch');
+const stack = await import('../scripts/lib/stack.mjs');
+const { ROOT, LOCAL, CLI, freePort, keygen, mintGrant, startGarage, garageSettings, startMiniflare, startStack, start, stopProcess, waitFor, statements } = stack;
+const run = promisify(execFile);
+
+const { values: opts } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '3' },
+    seconds: { type: 'string', default: '10' },
+    warmup: { type: 'string', default: '0.5' },
+    out: { type: 'string' },
+  },
+});
+const ROUNDS = Number(opts.rounds);
+const SECONDS = Number(opts.seconds);
+const WARMUP = Number(opts.warmup);
+// Direct S3 serves tens of thousands of requests a second: a fifth of the time is plenty.
+const DIRECT_SECONDS = Math.max(1, SECONDS / 5);
+const CONCURRENCY = [16, 32];
+const OBJECT = 'reports/bench-1k.bin';
+const CALLER_IP = '198.51.100.7';
+const log = (...a) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}]`, ...a);
+
+// ---------------------------------------------------------------------------------------------
+// The load client: `concurrency` loops, each on its own keep-alive connection, each sending the
+// next request as soon as the previous reply's body has been read.
+
+async function load(url, headers, { concurrency, seconds }) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency, maxFreeSockets: concurrency });
+  const target = new URL(url);
+  const get = () =>
+    new Promise((resolve) => {
+      const req = http.request(
+        { host: target.hostname, port: target.port, path: target.pathname + target.search, method: 'GET', headers, agent },
+        (res) => {
+          let bytes = 0;
+          res.on('data', (chunk) => (bytes += chunk.length));
+          res.on('end', () => resolve({ status: res.statusCode, bytes }));
+          res.on('error', () => resolve({ status: 0, bytes }));
+        },
+      );
+      req.on('error', () => resolve({ status: 0, bytes: 0 }));
+      req.end();
+    });
+  const latencies = [];
+  let ok = 0;
+  const failures = new Map();
+  const started = performance.now();
+  const end = started + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < end) {
+        const t0 = performance.now();
+        const { status, bytes } = await get();
+        const t1 = performance.now();
+        if (status === 200 && bytes === 1024) {
+          ok += 1;
+          latencies.push(t1 - t0);
+        } else {
+          failures.set(status, (failures.get(status) ?? 0) + 1);
+        }
+      }
+    }),
+  );
+  const elapsed = (performance.now() - started) / 1000;
+  agent.destroy();
+  latencies.sort((a, b) => a - b);
+  const pct = (p) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN;
+  return { ok, failed: [...failures.values()].reduce((a, b) => a + b, 0), failures: Object.fromEntries(failures), rps: ok / elapsed, p50: pct(0.5), p99: pct(0.99) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// CPU time of the workerd process that runs a worker, from /proc/<pid>/stat (utime + stime).
+
+const TICK_MS = 1000 / Number((await run('getconf', ['CLK_TCK'])).stdout.trim());
+function cpuMs(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * TICK_MS; // fields 14 and 15 of stat(5)
+}
+
+/** The pid listening on loopback `port`. */
+async function listener(port) {
+  const { stdout } = await run('ss', ['-ltnpH', `sport = :${port}`]);
+  const pid = Number(/pid=(\d+)/.exec(stdout)?.[1]);
+  if (!pid) throw new Error(`no process listens on port ${port}`);
+  return pid;
+}
+
+async function processes() {
+  const { stdout } = await run('ps', ['-e', '-o', 'pid=,ppid=,comm=']);
+  return stdout.trim().split('\n').map((line) => {
+    const [pid, ppid, comm] = line.trim().split(/\s+/);
+    return { pid: Number(pid), ppid: Number(ppid), comm };
+  });
+}
+
+/**
+ * The runtime of a `wrangler dev`: of the two workerd processes wrangler runs, the one that does
+ * not own the public port (that one is the dev proxy, which does not exist in production).
+ */
+async function wranglerRuntime(port) {
+  const proxy = await listener(port);
+  const all = await processes();
+  const parent = all.find((p) => p.pid === proxy)?.ppid;
+  const runtime = all.filter((p) => p.ppid === parent && p.comm === 'workerd' && p.pid !== proxy);
+  if (runtime.length !== 1) throw new Error(`expected one runtime workerd beside the proxy ${proxy}, found ${runtime.length}`);
+  return { runtime: runtime[0].pid, proxy };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The setup.
+
+const state = mkdtempSync(join(tmpdir(), 's3gk-bench-'));
+const cleanups = [];
+const cleanup = async () => {
+  for (const stop of cleanups.reverse()) await stop().catch((err) => log('cleanup:', err.message));
+  rmSync(state, { recursive: true, force: true });
+};
+
+async function putObject(garage, body) {
+  const aws = new AwsClient({ accessKeyId: garage.accessKey, secretAccessKey: garage.secretKey, service: 's3', region: garage.region });
+  const res = await aws.fetch(`${garage.url}/${LOCAL.bucket}/${OBJECT}`, { method: 'PUT', body });
+  if (!res.ok) throw new Error(`PUT to garage: ${res.status} ${await res.text()}`);
+  const signed = await aws.sign(`${garage.url}/${LOCAL.bucket}/${OBJECT}?X-Amz-Expires=3600`, { method: 'GET', aws: { signQuery: true } });
+  return signed.url;
+}
+
+/** The JS worker's settings, for Miniflare's bindings and for wrangler dev's env file. */
+function jsSettings(garage, key) {
+  return {
+    GATEKEEPER_ID: LOCAL.audience,
+    S3_BUCKET: LOCAL.bucket,
+    VENDOR_KEYS: JSON.stringify([{ id: key.id, public: key.public }]),
+    ...garageSettings(garage),
+  };
+}
+
+async function bundleJsWorker() {
+  const esbuild = await import('esbuild');
+  const outfile = join(state, 'js-worker', 'worker.mjs');
+  await esbuild.build({
+    entryPoints: [join(ROOT, 'bench', 'js-worker', 'worker.mjs')],
+    bundle: true,
+    format: 'esm',
+    platform: 'neutral',
+    conditions: ['workerd', 'worker', 'browser'],
+    target: 'es2022',
+    outfile,
+    logLevel: 'warning',
+  });
+  return outfile;
+}
+
+async function applyMigrations(db) {
+  for (const file of readdirSync(join(ROOT, 'migrations')).sort()) {
+    const sql = readFileSync(join(ROOT, 'migrations', file), 'utf8').replace(/--.*$/gm, '');
+    for (const statement of statements(sql)) await db.prepare(statement).run();
+  }
+}
+
+/** (a) the JS worker in Miniflare: workerd without wrangler dev's proxy. */
+async function jsMiniflare(garage, key) {
+  const { Miniflare } = await import('miniflare');
+  const scriptPath = await bundleJsWorker();
+  const mf = new Miniflare({
+    modules: true,
+    scriptPath,
+    modulesRoot: dirname(scriptPath),
+    compatibilityDate: '2026-04-20',
+    d1Databases: ['AUDIT_DB'],
+    d1Persist: join(state, 'js-mf-d1'),
+    bindings: { S3_REGION: garage.region, ...jsSettings(garage, key) },
+  });
+  cleanups.push(() => mf.dispose().catch(() => {}));
+  const db = await mf.getD1Database('AUDIT_DB');
+  await applyMigrations(db);
+  const url = await mf.ready;
+  return { url: new URL(`/objects/${OBJECT}`, url).href, pid: await listener(url.port), db, grant: () => mintGrant(key.file, { object: OBJECT, ttl: 900 }) };
+}
+
+/** (a) the gatekeeper in Miniflare, with the repository's own harness. */
+async function gkMiniflare(garage) {
+  const gk = await startMiniflare({ vars: garageSettings(garage) });
+  cleanups.push(() => gk.stop());
+  const url = await gk.mf.ready;
+  return { url: new URL(`/objects/${OBJECT}`, url).href, pid: await listener(url.port), db: gk.db, grant: () => gk.grant({ object: OBJECT, ttl: 900 }) };
+}
+
+/** (b) the gatekeeper through `wrangler dev`, with the repository's own stack. */
+async function gkWrangler(garage) {
+  const gk = await startStack({ vars: garageSettings(garage), dir: join(state, 'gk-wrangler') });
+  cleanups.push(() => gk.stop());
+  const port = Number(new URL(gk.url).port);
+  const { runtime } = await wranglerRuntime(port);
+  return { url: `${gk.url}/objects/${OBJECT}`, pid: runtime, grant: () => gk.grant({ object: OBJECT, ttl: 900 }) };
+}
+
+/** (b) the JS worker through `wrangler dev`, as its customer would run it. */
+async function jsWrangler(garage, key) {
+  const dir = join(state, 'js-wrangler');
+  mkdirSync(dir, { recursive: true });
+  const config = join(ROOT, 'bench', 'js-worker', 'wrangler.toml');
+  const envFile = join(dir, 'dev.env');
+  writeFileSync(envFile, Object.entries(jsSettings(garage, key)).map(([k, v]) => `${k}='${v}'`).join('\n') + '\n');
+  const persist = join(dir, 'wrangler');
+  const wranglerEnv = { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: 'true', NO_COLOR: '1' };
+  const wrangler = join(ROOT, 'node_modules', '.bin', 'wrangler');
+  await run(wrangler, ['d1', 'migrations', 'apply', 'AUDIT_DB', '--local', '--config', config, '--persist-to', persist], { cwd: dir, env: wranglerEnv });
+  const port = await freePort();
+  const inspector = await freePort();
+  const child = start('wrangler dev (js worker)', wrangler, [
+    'dev', '--config', config, '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspector),
+    '--env-file', envFile, '--persist-to', persist, '--show-interactive-dev-session=false', '--log-level', 'log',
+  ], { cwd: dir, env: wranglerEnv });
+  cleanups.push(() => stopProcess(child));
+  const url = `http://127.0.0.1:${port}`;
+  // Readiness by probing the port: wrangler's "Ready on" line can come before the runtime is.
+  await waitFor(child, async () => {
+    try {
+      await listener(port);
+      const res = await fetch(`${url}/`, { signal: AbortSignal.timeout(2000) });
+      await res.arrayBuffer();
+      return true;
+    } catch {
+      return false;
+    }
+  }, 180000);
+  const { runtime } = await wranglerRuntime(port);
+  return { url: `${url}/objects/${OBJECT}`, pid: runtime, grant: () => mintGrant(key.file, { object: OBJECT, ttl: 900 }) };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const median = (xs) => {
+  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (s.length === 0) return NaN;
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+async function auditRows(db) {
+  const row = await db.prepare('SELECT count(*) AS n, count(body_relayed) AS relayed FROM audit_log').first();
+  return { rows: row.n, relayed: row.relayed };
+}
+
+async function measure(target, concurrency, seconds = SECONDS) {
+  const headers = { authorization: `Bearer ${await target.grant()}`, 'cf-connecting-ip': CALLER_IP };
+  if (WARMUP > 0) await load(target.url, headers, { concurrency, seconds: WARMUP });
+  const rowsBefore = target.db ? await auditRows(target.db) : null;
+  const before = target.pid ? cpuMs(target.pid) : NaN;
+  const result = await load(target.url, headers, { concurrency, seconds });
+  const after = target.pid ? cpuMs(target.pid) : NaN;
+  // The gatekeeper's update runs after the reply (waitUntil): give it a moment to land.
+  if (target.db) await new Promise((r) => setTimeout(r, 300));
+  const rowsAfter = target.db ? await auditRows(target.db) : null;
+  const served = result.ok + result.failed;
+  return {
+    ...result,
+    // CPU per request served: every request counts, since a failed one costs CPU too.
+    cpuMs: (after - before) / served,
+    d1: rowsBefore && { inserts: rowsAfter.rows - rowsBefore.rows, updates: rowsAfter.relayed - rowsBefore.relayed, served },
+  };
+}
+
+const began = Date.now();
+let report;
+const loadBefore = readFileSync('/proc/loadavg', 'utf8').trim();
+try {
+  log(`load average before start: ${loadBefore}`);
+  const garage = await startGarage({ dir: join(state, 'garage') });
+  cleanups.push(() => garage.stop());
+  const presigned = await putObject(garage, randomBytes(1024));
+  const key = await keygen(join(state, 'js-vendor.key'));
+
+  log('starting the four workers (Miniflare and wrangler dev, gatekeeper and JS worker)');
+  // Started together; each registers its own cleanup as soon as it has something to stop, and
+  // all have settled before a failure of one stops the others.
+  const started = await Promise.allSettled([gkMiniflare(garage), jsMiniflare(garage, key), gkWrangler(garage), jsWrangler(garage, key)]);
+  const failure = started.find((s) => s.status === 'rejected');
+  if (failure) throw failure.reason;
+  const [gkA, jsA, gkB, jsB] = started.map((s) => s.value);
+  const targets = { a: { gatekeeper: gkA, js: jsA }, b: { gatekeeper: gkB, js: jsB } };
+  const direct = { url: presigned, pid: null, grant: async () => '' };
+
+  // Every worker must answer the object before anything is timed.
+  for (const [setup, workers] of Object.entries(targets)) {
+    for (const [name, target] of Object.entries(workers)) {
+      const probe = await load(target.url, { authorization: `Bearer ${await target.grant()}`, 'cf-connecting-ip': CALLER_IP }, { concurrency: 1, seconds: 0.2 });
+      if (probe.ok === 0) throw new Error(`${setup}/${name} did not serve the object: ${JSON.stringify(probe.failures)}`);
+    }
+  }
+
+  const results = {}; // results[setup][worker][concurrency] = [round results]
+  const record = (setup, worker, c, r) => (((results[setup] ??= {})[worker] ??= {})[c] ??= []).push(r);
+  for (let round = 1; round <= ROUNDS; round++) {
+    // Alternate which worker goes first, so neither always runs on a machine the other warmed.
+    const order = round % 2 ? ['gatekeeper', 'js'] : ['js', 'gatekeeper'];
+    for (const c of CONCURRENCY) {
+      const r = await measure(direct, c, DIRECT_SECONDS);
+      record('direct', 's3', c, r);
+      log(`round ${round} direct S3 c=${c}: ${r.rps.toFixed(0)} req/s p50 ${r.p50.toFixed(2)} ms p99 ${r.p99.toFixed(2)} ms`);
+    }
+    for (const setup of ['a', 'b']) {
+      for (const worker of order) {
+        for (const c of CONCURRENCY) {
+          const r = await measure(targets[setup][worker], c);
+          record(setup, worker, c, r);
+          log(`round ${round} (${setup}) ${worker} c=${c}: ${r.rps.toFixed(0)} req/s p50 ${r.p50.toFixed(2)} ms p99 ${r.p99.toFixed(2)} ms cpu ${r.cpuMs.toFixed(3)} ms/req failed ${r.failed}`);
+        }
+      }
+    }
+  }
+
+  // D1 work per request, counted in the Miniflare databases (setup a) around each timed run: rows
+  // inserted, and rows updated afterwards (the gatekeeper records in `body_relayed` that the
+  // relay finished).
+  const d1 = {};
+  for (const worker of ['gatekeeper', 'js']) {
+    const runs = Object.values(results.a[worker]).flat().map((r) => r.d1);
+    d1[worker] = Object.fromEntries(['inserts', 'updates', 'served'].map((k) => [k, runs.reduce((n, r) => n + r[k], 0)]));
+  }
+
+  report = format(results, d1, (Date.now() - began) / 1000);
+} finally {
+  await cleanup();
+}
+
+process.stdout.write(report);
+if (opts.out) {
+  writeFileSync(opts.out, report);
+  log(`written to ${opts.out}`);
+}
+
+function format(results, d1, totalSeconds) {
+  const f = (x, digits) => (Number.isFinite(x) ? x.toFixed(digits) : 'n/a');
+  const m = (setup, worker, c, field) => median(results[setup][worker][c].map((r) => r[field]));
+  const lines = [];
+  lines.push(`Medians of ${ROUNDS} rounds of ${SECONDS} s per figure (${DIRECT_SECONDS} s for direct S3), each after ${WARMUP} s of warm-up; one 1 KiB object; garage on loopback.`);
+  lines.push('');
+  lines.push('| setup | figure | gatekeeper | JS worker | gatekeeper / JS worker |');
+  lines.push('| --- | --- | ---: | ---: | ---: |');
+  const setupName = { a: '(a) Miniflare (workerd, no dev proxy)', b: '(b) wrangler dev' };
+  for (const setup of ['a', 'b']) {
+    for (const c of CONCURRENCY) {
+      for (const [field, label, digits] of [['rps', 'req/s', 0], ['p50', 'p50 ms', 2], ['p99', 'p99 ms', 2], ['cpuMs', 'runtime CPU ms/request', 3]]) {
+        const g = m(setup, 'gatekeeper', c, field);
+        const j = m(setup, 'js', c, field);
+        lines.push(`| ${setupName[setup]} | c=${c} ${label} | ${f(g, digits)} | ${f(j, digits)} | ${f(g / j, 2)}× |`);
+      }
+    }
+  }
+  lines.push('');
+  lines.push('Direct S3 (presigned GET straight to garage, same client), and how much faster it is than each worker:');
+  lines.push('');
+  lines.push('| concurrency | direct S3 req/s | p50 ms | p99 ms | ÷ gatekeeper (a) | ÷ JS worker (a) | ÷ gatekeeper (b) | ÷ JS worker (b) |');
+  lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const c of CONCURRENCY) {
+    const s = m('direct', 's3', c, 'rps');
+    const ratio = (setup, worker) => `${f(s / m(setup, worker, c, 'rps'), 1)}×`;
+    lines.push(`| ${c} | ${f(s, 0)} | ${f(m('direct', 's3', c, 'p50'), 2)} | ${f(m('direct', 's3', c, 'p99'), 2)} | ${ratio('a', 'gatekeeper')} | ${ratio('a', 'js')} | ${ratio('b', 'gatekeeper')} | ${ratio('b', 'js')} |`);
+  }
+  lines.push('');
+  lines.push('D1 writes per request in setup (a), counted in the audit table before and after each timed run:');
+  lines.push('');
+  for (const worker of ['gatekeeper', 'js']) {
+    const { inserts, updates, served } = d1[worker];
+    lines.push(`- ${worker === 'js' ? 'JS worker' : 'gatekeeper'}: ${f(inserts / served, 3)} rows inserted and ${f(updates / served, 3)} rows updated per request (${inserts} and ${updates} for ${served} requests)`);
+  }
+  const failed = Object.entries(results).flatMap(([setup, ws]) => Object.entries(ws).flatMap(([w, cs]) => Object.entries(cs).map(([c, rs]) => [`${setup}/${w}/c=${c}`, rs.reduce((n, r) => n + r.failed, 0)]))).filter(([, n]) => n > 0);
+  lines.push('');
+  lines.push(failed.length ? `Failed requests (not counted in req/s or latency): ${failed.map(([k, n]) => `${k}: ${n}`).join(', ')}` : 'No request failed.');
+  lines.push(`Whole run: ${f(totalSeconds, 0)} s. /proc/loadavg before: ${loadBefore}; after: ${readFileSync('/proc/loadavg', 'utf8').trim()}.`);
+  return lines.join('\n') + '\n';
+}
