@@ -294,8 +294,8 @@ export const cases = [
   },
   {
     id: 'replay-put-last-second', why: 'a replay in the last second the grant is accepted (exp + skew) is still a replay',
-    grants: [putGrant('adv/up/replay-edge.txt', { iat: '@now-120', exp: '@now-57' })],
-    prelude: [{ body: 'first' }], waitFor: { ms: 500 }, request: { method: 'PUT', path: '/objects/adv/up/replay-edge.txt', body: 'second' },
+    grants: [putGrant('adv/up/replay-edge.txt', { iat: '@now-120', exp: '@now-52' })],
+    prelude: [{ body: 'first' }], waitFor: { ms: 200 }, request: { method: 'PUT', path: '/objects/adv/up/replay-edge.txt', body: 'second' },
     expect: { status: 403, code: 'grant_replayed', prelude: [200], preludeRows: 1, audit: { op: 'put', key: 'adv/up/replay-edge.txt' } },
   },
   {
