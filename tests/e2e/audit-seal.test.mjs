@@ -51,7 +51,6 @@ async function traffic(label) {
     });
     await res.arrayBuffer();
   }
-  await stack.settled();
 }
 
 async function cron(time) {
