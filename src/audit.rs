@@ -82,6 +82,11 @@ pub struct AuditRecord {
     pub bytes_out: Option<u64>,
     /// Milliseconds from arrival to the reply's headers.
     pub duration_ms: Option<u64>,
+    /// For a read: milliseconds from sending the request to S3 to S3's reply headers.
+    pub s3_ms: Option<u64>,
+    /// For a read: milliseconds from sending the row's INSERT to D1 to its commit. It runs while
+    /// S3 is asked, so the read waits for the longer of the two, not their sum.
+    pub d1_ms: Option<u64>,
     /// The caller's IP.
     pub ip: Option<String>,
     /// The caller's country.
@@ -116,21 +121,12 @@ macro_rules! insert_sql {
 /// The INSERT for one record; the parameters follow [`AuditRecord::params`].
 pub const INSERT_SQL: &str = insert_sql!();
 
-/// [`INSERT_SQL`] returning the new row's id, for a write whose row is completed afterwards.
+/// [`INSERT_SQL`] returning the new row's id, for a pending row completed afterwards.
 pub const INSERT_RETURNING_SQL: &str = concat!(insert_sql!(), " RETURNING id");
 
-/// The status a write's row holds between being recorded and S3's answer.
+/// The status a row holds between being recorded and its outcome: a write's until S3 answers, a
+/// read's until its relay ends.
 pub const PENDING_STATUS: u16 = 0;
-
-/// Records whether a read's body was relayed to its end (`?1`: 1 or 0) in row `?2`: 1 when S3's
-/// body was read to its end and all of it handed to the runtime to send, 0 when the relay stopped
-/// before that. Bytes handed over may still be lost if the caller goes away: the runtime buffers
-/// them and no HTTP reply tells a server what the caller received. It touches only that column,
-/// only once, and never a sealed row (see [`crate::seal::UNSEALED`]).
-pub const BODY_END_SQL: &str = concat!(
-    "UPDATE audit_log SET body_relayed = ?1 WHERE id = ?2 AND body_relayed IS NULL AND ",
-    crate::seal::unsealed!()
-);
 
 /// Completes a write's row with the outcome; the parameters follow
 /// [`AuditRecord::completion_params`]. Only a pending, unsealed row can be completed, so an
@@ -138,6 +134,21 @@ pub const BODY_END_SQL: &str = concat!(
 pub const COMPLETE_SQL: &str = concat!(
     "UPDATE audit_log SET decision = ?1, status = ?2, s3_status = ?3, duration_ms = ?4 ",
     "WHERE id = ?5 AND status = 0 AND ",
+    crate::seal::unsealed!()
+);
+
+/// Completes a read's pending row, in one statement, with what S3 answered, how long S3 and D1
+/// took, and how the relay ended; the parameters follow [`AuditRecord::read_end`].
+///
+/// `body_relayed` is 1 when S3's body was read to its end and all of it handed to the runtime to
+/// send, 0 when the relay stopped before that, NULL when no body was streamed. Bytes handed over
+/// may still be lost if the caller goes away: the runtime buffers them and no HTTP reply tells a
+/// server what the caller received. Like [`COMPLETE_SQL`] it changes only a pending row, once,
+/// and never a sealed one (see [`crate::seal::UNSEALED`]).
+pub const READ_END_SQL: &str = concat!(
+    "UPDATE audit_log SET decision = ?1, status = ?2, s3_status = ?3, bytes_out = ?4, ",
+    "duration_ms = ?5, s3_ms = ?6, d1_ms = ?7, body_relayed = ?8 ",
+    "WHERE id = ?9 AND status = 0 AND ",
     crate::seal::unsealed!()
 );
 
@@ -151,6 +162,25 @@ impl AuditRecord {
             SqlValue::from(self.duration_ms),
             SqlValue::Integer(id),
         ]
+    }
+
+    /// The statement that completes the read recorded as pending in row `id`; `body_relayed` is
+    /// how a streamed body's relay ended, `None` when there was none.
+    pub fn read_end(&self, id: i64, body_relayed: Option<bool>) -> Statement {
+        Statement {
+            sql: READ_END_SQL.to_owned(),
+            params: vec![
+                SqlValue::Text(self.decision.to_owned()),
+                SqlValue::Integer(self.status.into()),
+                SqlValue::from(self.s3_status.map(i64::from)),
+                SqlValue::from(self.bytes_out),
+                SqlValue::from(self.duration_ms),
+                SqlValue::from(self.s3_ms),
+                SqlValue::from(self.d1_ms),
+                SqlValue::from(body_relayed.map(i64::from)),
+                SqlValue::Integer(id),
+            ],
+        }
     }
 
     /// Fills in what the request asked for and who signed it: the first grant's key id, user
@@ -262,5 +292,85 @@ mod tests {
             method(record(&"X".repeat(100)).params()),
             SqlValue::Text("X".repeat(MAX_METHOD))
         );
+    }
+
+    /// The number of each `?N` placeholder in `sql`, in order.
+    fn placeholders(sql: &str) -> Vec<usize> {
+        sql.split('?')
+            .skip(1)
+            .map(|rest| {
+                let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+                digits.parse().expect("a numbered placeholder")
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_read_is_completed_in_one_guarded_statement() {
+        let record = AuditRecord {
+            decision: "allowed",
+            status: 200,
+            s3_status: Some(200),
+            bytes_out: Some(3),
+            duration_ms: Some(310),
+            s3_ms: Some(300),
+            d1_ms: Some(12),
+            ..AuditRecord::default()
+        };
+        let statement = record.read_end(42, Some(true));
+        assert_eq!(statement.sql, READ_END_SQL);
+        assert_eq!(
+            statement.params,
+            vec![
+                SqlValue::Text("allowed".into()),
+                SqlValue::Integer(200),
+                SqlValue::Integer(200),
+                SqlValue::Integer(3),
+                SqlValue::Integer(310),
+                SqlValue::Integer(300),
+                SqlValue::Integer(12),
+                SqlValue::Integer(1),
+                SqlValue::Integer(42),
+            ]
+        );
+        assert_eq!(placeholders(READ_END_SQL), (1..=9).collect::<Vec<_>>());
+        // Only a pending row, and never a sealed one, is completed.
+        assert!(READ_END_SQL.contains("WHERE id = ?9 AND status = 0 AND "));
+        assert!(READ_END_SQL.ends_with(crate::seal::UNSEALED));
+        // A relay that stopped short is 0; no streamed body, and what was not measured, is NULL.
+        let cut_off = record.read_end(42, Some(false));
+        assert_eq!(cut_off.params[7], SqlValue::Integer(0));
+        let refused = AuditRecord {
+            decision: "not_found",
+            status: 404,
+            s3_status: Some(404),
+            ..AuditRecord::default()
+        }
+        .read_end(7, None);
+        assert_eq!(
+            refused.params[..8],
+            [
+                SqlValue::Text("not_found".into()),
+                SqlValue::Integer(404),
+                SqlValue::Integer(404),
+                SqlValue::Null,
+                SqlValue::Null,
+                SqlValue::Null,
+                SqlValue::Null,
+                SqlValue::Null,
+            ]
+        );
+    }
+
+    #[test]
+    fn a_pending_row_is_inserted_with_status_zero() {
+        let record = AuditRecord {
+            decision: "allowed",
+            status: PENDING_STATUS,
+            ..AuditRecord::default()
+        };
+        assert_eq!(record.params()[6], SqlValue::Integer(0));
+        assert!(INSERT_RETURNING_SQL.ends_with(" RETURNING id"));
+        assert!(COMPLETE_SQL.contains("status = 0 AND "));
     }
 }

@@ -364,6 +364,20 @@ export async function startStack({ vars = {}, signers = [], objects = {}, log, d
       async sql(command) {
         return JSON.parse(await d1Json(command))[0].results;
       },
+      /**
+       * Waits until no audit row is pending (`status` 0): a read's row is completed once its
+       * reply has been relayed, off the request's path, so a test that reads what a read's row
+       * says waits for that first. Fails after `timeoutMs`.
+       */
+      async settled(timeoutMs = 20000) {
+        const deadline = Date.now() + timeoutMs;
+        for (;;) {
+          const [{ n }] = JSON.parse(await d1Json('SELECT count(*) AS n FROM audit_log WHERE status = 0'))[0].results;
+          if (n === 0) return;
+          if (Date.now() > deadline) throw new Error(`${n} audit rows still pending after ${timeoutMs} ms`);
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      },
       /** What `wrangler d1 execute --json` prints for `command`, unparsed: an export. */
       export: d1Json,
       stop,

@@ -1,20 +1,22 @@
 //! The audit trail of one request, written to D1.
 //!
-//! A read's row is inserted once S3 has answered and before any byte is released. A write's row
-//! is inserted as pending before a byte goes to S3 (in the same transaction that spends its
-//! grant's id), then completed with the outcome. A refusal's row is inserted at the end; the
+//! A read's row is inserted as pending while S3 is asked, and no byte is released until both have
+//! answered; it is completed, in one statement off the critical path, when the relay ends. A
+//! write's row is inserted as pending before a byte goes to S3 (in the same transaction that
+//! spends its grant's id), then completed with the outcome. A refusal's row is inserted at the end; the
 //! flood bound of [`crate::flood`] decides, from the facts this trail gathered (did a signature
 //! verify, was S3 asked), whether it may be only counted. Every value is a bound parameter.
 
 use std::cell::RefCell;
+use std::future::Future;
 
 use worker::wasm_bindgen::JsValue;
-use worker::{D1Database, D1PreparedStatement, Date, Env};
+use worker::{D1Database, D1PreparedStatement, Date, Env, Response};
 
 use crate::Error;
 use crate::audit::{
-    AuditRecord, BODY_END_SQL, COMPLETE_SQL, INSERT_RETURNING_SQL, INSERT_SQL, PENDING_STATUS,
-    SqlValue, Statement,
+    AuditRecord, COMPLETE_SQL, INSERT_RETURNING_SQL, INSERT_SQL, PENDING_STATUS, SqlValue,
+    Statement,
 };
 use crate::flood::{Admission, DenialBudget, Refusal};
 use crate::grant::GrantError;
@@ -34,13 +36,20 @@ struct Inserted {
     id: i64,
 }
 
+/// A row recorded as pending, waiting for its outcome.
+#[derive(Clone, Copy)]
+enum Pending {
+    Write(i64),
+    Read(i64),
+}
+
 /// One request's audit record and where it stands in D1.
 pub(super) struct Trail<'a> {
     env: &'a Env,
     /// The record, filled in as the request proceeds.
     pub(super) record: AuditRecord,
-    /// The id of a write's pending row.
-    pending: Option<i64>,
+    /// The row recorded as pending, if any.
+    pending: Option<Pending>,
     /// Some grant's signature verified: a refusal is then recorded in full, never flood-bounded.
     pub(super) signed: bool,
     /// S3 was asked: likewise.
@@ -62,24 +71,62 @@ impl<'a> Trail<'a> {
         self.env.d1(BINDING).map_err(|_| Error::audit_unavailable())
     }
 
-    /// Records an allowed read before its bytes are released, returning the row's id; failing
-    /// that, the read fails.
-    pub(super) async fn record_read(&mut self, status: u16) -> Result<i64, Error> {
+    /// Asks S3 for a read (`ask`) while inserting the read's row as pending, and waits for both:
+    /// the read waits for the longer round trip, not their sum. If the row cannot be inserted the
+    /// read fails with `audit_unavailable` and S3's reply, whatever it was, is discarded unread.
+    pub(super) async fn begin_read(
+        &mut self,
+        ask: impl Future<Output = Result<Response, Error>>,
+    ) -> Result<Response, Error> {
         self.record.decision = "allowed";
-        self.record.status = status;
-        self.record.duration_ms = Some(self.elapsed_ms());
+        self.record.status = PENDING_STATUS;
         let row = Statement {
             sql: INSERT_RETURNING_SQL.to_owned(),
             params: self.record.params(),
         };
         let statement = prepare(&self.db()?, row).map_err(|_| Error::audit_unavailable())?;
-        let inserted = statement.first::<Inserted>(None).await.map_err(|db| {
-            worker::console_error!("audit write failed; refusing to serve: {db}");
-            Error::audit_unavailable()
-        })?;
-        inserted.map(|row| row.id).ok_or_else(|| {
-            worker::console_error!("recording a read returned no row id");
-            Error::audit_unavailable()
+        let started = Date::now().as_millis();
+        let insert = async {
+            let inserted = statement.first::<Inserted>(None).await;
+            (inserted, Date::now().as_millis())
+        };
+        let ask = async {
+            let reply = ask.await;
+            (reply, Date::now().as_millis())
+        };
+        let ((inserted, d1_done), (reply, s3_done)) = futures_util::future::join(insert, ask).await;
+        self.record.d1_ms = Some(d1_done.saturating_sub(started));
+        self.record.s3_ms = Some(s3_done.saturating_sub(started));
+        let id = match inserted {
+            Ok(Some(row)) => row.id,
+            Ok(None) => {
+                worker::console_error!("recording a read returned no row id");
+                reply.map(super::convert::discard).ok();
+                return Err(Error::audit_unavailable());
+            }
+            Err(db) => {
+                worker::console_error!("audit write failed; refusing to serve: {db}");
+                reply.map(super::convert::discard).ok();
+                return Err(Error::audit_unavailable());
+            }
+        };
+        self.pending = Some(Pending::Read(id));
+        reply
+    }
+
+    /// The completion of a read's pending row, once the reply (`status`) is built, to run when
+    /// its relay has ended; `None` if no read is pending.
+    pub(super) fn read_end(&mut self, status: u16) -> Option<ReadEnd> {
+        let Some(Pending::Read(id)) = self.pending else {
+            return None;
+        };
+        self.pending = None;
+        self.record.status = status;
+        self.record.duration_ms = Some(self.elapsed_ms());
+        Some(ReadEnd {
+            env: self.env.clone(),
+            id,
+            record: self.record.clone(),
         })
     }
 
@@ -116,15 +163,15 @@ impl<'a> Trail<'a> {
             .last()
             .and_then(|r| r.results::<Inserted>().ok())
             .and_then(|rows| rows.first().map(|row| row.id));
-        self.pending = Some(id.ok_or_else(|| {
+        self.pending = Some(Pending::Write(id.ok_or_else(|| {
             worker::console_error!("recording a write returned no row id");
             Error::audit_unavailable()
-        })?);
+        })?));
         Ok(())
     }
 
-    /// Writes the outcome: completes a write's pending row, or inserts the row of a refusal.
-    /// An allowed read was recorded already. A refusal is returned even if the log cannot take
+    /// Writes the outcome: completes a pending row, or inserts the row of a refusal. An allowed
+    /// read is completed by [`Trail::read_end`] instead, when its relay has ended. A refusal is returned even if the log cannot take
     /// it, since nothing was served; the failure is logged for the operator.
     pub(super) async fn finish(&mut self, outcome: Result<u16, &Error>) {
         match outcome {
@@ -136,11 +183,13 @@ impl<'a> Trail<'a> {
             }
         }
         self.record.duration_ms = Some(self.elapsed_ms());
-        let statement = match (self.pending, outcome) {
-            (Some(id), _) => Statement {
+        let statement = match (self.pending.take(), outcome) {
+            (Some(Pending::Write(id)), _) => Statement {
                 sql: COMPLETE_SQL.to_owned(),
                 params: self.record.completion_params(id),
             },
+            // A read that reached S3 and failed: nothing was streamed.
+            (Some(Pending::Read(id)), _) => self.record.read_end(id, None),
             (None, Err(_)) => {
                 let refusal = Refusal {
                     ip: self.record.ip.as_deref().and_then(|ip| ip.parse().ok()),
@@ -170,14 +219,20 @@ impl<'a> Trail<'a> {
     }
 }
 
-/// Records, once a read's relay has ended, whether S3's body was handed to the runtime whole.
-pub(super) async fn body_ended(env: Env, id: i64, relayed: bool) {
-    let statement = Statement {
-        sql: BODY_END_SQL.to_owned(),
-        params: vec![SqlValue::Integer(i64::from(relayed)), SqlValue::Integer(id)],
-    };
-    if let Err(db) = run(&env, statement).await {
-        worker::console_error!("recording the end of a read's relay failed: {db}");
+/// What completes a read's pending row once its relay has ended.
+pub(super) struct ReadEnd {
+    env: Env,
+    id: i64,
+    record: AuditRecord,
+}
+
+impl ReadEnd {
+    /// Completes the row: `body_relayed` is whether a streamed body was relayed to its end,
+    /// `None` for a reply without one.
+    pub(super) async fn run(self, body_relayed: Option<bool>) {
+        if let Err(db) = run(&self.env, self.record.read_end(self.id, body_relayed)).await {
+            worker::console_error!("completing a read's audit row failed: {db}");
+        }
     }
 }
 

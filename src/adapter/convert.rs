@@ -145,6 +145,14 @@ pub(super) async fn send(
     }
 }
 
+/// Drops a reply that will not be served, cancelling its body so that S3's bytes stop coming.
+pub(super) fn discard(reply: Response) {
+    if let worker::ResponseBody::Stream(body) = reply.into_parts().1 {
+        // The promise only says when the cancellation is done; nothing waits for it.
+        drop(body.cancel());
+    }
+}
+
 /// Runtime headers as a `HeaderMap`, skipping any the `http` crate cannot represent.
 pub(super) fn header_map(headers: &Headers) -> HeaderMap {
     headers

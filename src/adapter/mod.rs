@@ -1,9 +1,9 @@
 //! The Cloudflare Worker: the thin, wasm-only layer that does the I/O the core decides on.
 //!
 //! For each request it reads the caller's IP and `request.cf`, asks the core for a decision,
-//! fetches from S3 with the signed request the core built, records the transaction in D1 before
-//! releasing any object bytes, and streams the body through without buffering it. On a cron
-//! trigger it seals the audit log and applies retention.
+//! fetches from S3 with the signed request the core built while recording the transaction in D1,
+//! releases no object byte before both have answered, and streams the body through without
+//! buffering it. On a cron trigger it seals the audit log and applies retention.
 
 mod audit;
 mod convert;
@@ -78,16 +78,21 @@ async fn fetch(request: Request, env: Env, ctx: Context) -> worker::Result<Respo
             body,
             stream_end,
         }) => {
-            trail.finish(Ok(status)).await;
-            // The row is complete once the relay ends; the runtime keeps the Worker alive for it.
-            // The pipe settles once its last byte is handed to the runtime, which may buffer it
-            // long after the caller has gone: so this records the relay, not the delivery.
-            if let Some((id, piped)) = stream_end {
-                let env = env.clone();
+            // A read's row is completed, in one statement, once the relay ends, off the critical
+            // path: the runtime keeps the Worker alive for it. The pipe settles once its last byte
+            // is handed to the runtime, which may buffer it long after the caller has gone: so
+            // this records the relay, not the delivery. A reply without a streamed body completes
+            // its row at once.
+            if let Some(end) = trail.read_end(status) {
                 ctx.wait_until(async move {
-                    let relayed = JsFuture::from(piped).await.is_ok();
-                    audit::body_ended(env, id, relayed).await;
+                    let relayed = match stream_end {
+                        Some(piped) => Some(JsFuture::from(piped).await.is_ok()),
+                        None => None,
+                    };
+                    end.run(relayed).await;
                 });
+            } else {
+                trail.finish(Ok(status)).await;
             }
             headers.extend(body_headers);
             // `Manual`: S3's bytes pass as they are (with `Cache-Control: no-transform` for the
@@ -127,8 +132,8 @@ struct Reply {
     status: u16,
     headers: HeaderMap,
     body: ResponseBody,
-    /// For a streamed read: its audit row, and the promise that settles when the stream ends.
-    stream_end: Option<(i64, Promise)>,
+    /// For a streamed read: the promise that settles when the stream ends.
+    stream_end: Option<Promise>,
 }
 
 /// Carries out an allowed request, or says why not.
@@ -166,7 +171,14 @@ async fn serve(
     };
     // From here on the request was authorised: any failure is recorded in full.
     trail.reached_s3 = true;
-    let mut s3_response = convert::send(upstream, body, gatekeeper.upstream_timeout()).await?;
+    let ask = convert::send(upstream, body, gatekeeper.upstream_timeout());
+    // No transaction without its record: a read's row is inserted while S3 is asked, and no byte
+    // is released unless both succeeded.
+    let mut s3_response = if is_write {
+        ask.await?
+    } else {
+        trail.begin_read(ask).await?
+    };
     let status = s3_response.status_code();
     let success = (200..300).contains(&status) || status == 304;
     if !success {
@@ -191,13 +203,6 @@ async fn serve(
         }
         None => None,
     };
-    // No transaction without its record: a read's row is committed before a byte is released.
-    let read_row = if is_write {
-        None
-    } else {
-        Some(trail.record_read(status).await?)
-    };
-
     if let Some(json) = listing {
         let mut headers = response::passthrough_headers(&HeaderMap::new());
         headers.insert(
@@ -215,15 +220,15 @@ async fn serve(
     let (_, body) = s3_response.into_parts();
     // A body of known length is piped through the runtime's native FixedLengthStream: no byte
     // passes through the Worker, and the pipe settles when the stream ends, whole or cut off.
-    if let (Some(id), ResponseBody::Stream(stream), Some(length)) =
-        (read_row, &body, trail.record.bytes_out)
+    if let (false, ResponseBody::Stream(stream), Some(length)) =
+        (is_write, &body, trail.record.bytes_out)
     {
         let (readable, piped) = convert::pipe_fixed(stream, length)?;
         return Ok(Reply {
             status,
             headers,
             body: ResponseBody::Stream(readable),
-            stream_end: Some((id, piped)),
+            stream_end: Some(piped),
         });
     }
     Ok(Reply {

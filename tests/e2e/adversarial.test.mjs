@@ -521,6 +521,7 @@ before(async () => {
   }
 
   // The audit rows, read once per Worker.
+  await main.settled();
   const all = await main.sql(`SELECT * FROM audit_log WHERE user_agent LIKE 'adv/${RUN}/%' ORDER BY id`);
   const miniRows = async (gk) =>
     (await gk.db.prepare(`SELECT * FROM audit_log WHERE user_agent LIKE ? ORDER BY id`).bind(`adv/${RUN}/%`).all()).results;

@@ -20,6 +20,7 @@ test('docs/audit.md queries run and answer from the views', async () => {
     const denied = await fetch(url, { headers: { 'cf-connecting-ip': '198.51.100.7' } });
     await denied.arrayBuffer();
 
+    await stack.settled();
     const answers = new Map();
     for (const sql of commands) answers.set(sql, await stack.sql(sql));
     const answer = (fragment) => [...answers].find(([sql]) => sql.includes(fragment))[1];

@@ -51,6 +51,7 @@ async function traffic(label) {
     });
     await res.arrayBuffer();
   }
+  await stack.settled();
 }
 
 async function cron(time) {

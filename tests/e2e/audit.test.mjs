@@ -50,6 +50,7 @@ test('N mixed requests (allowed, denied, failed upstream) leave exactly N rows w
       await res.arrayBuffer();
       assert.equal(res.status, step.want[1], `step ${i}`);
     }
+    await stack.settled();
     const rows = await stack.sql(`SELECT * FROM audit_log WHERE user_agent LIKE 'mixed-%' ORDER BY id`);
     assert.equal(rows.length, plan.length, 'one row per request');
     for (const [i, row] of rows.entries()) {
@@ -113,6 +114,7 @@ test('hostile values are bound, cut to length, and cannot break the log', async 
     const token = await stack.grant({ object: "r/it's.csv", sub: "o'brien\"; DELETE FROM audit_log; --" });
     const res = await call(stack, `/objects/r/it's.csv`, { token, ua });
     assert.equal(res.status, 200);
+    await stack.settled();
     const [row] = await stack.sql(`SELECT object_key, sub, user_agent FROM audit_log WHERE decision = 'allowed'`);
     assert.equal(row.object_key, "r/it's.csv");
     assert.equal(row.sub, "o'brien\"; DELETE FROM audit_log; --");
@@ -251,6 +253,7 @@ test('a method the API does not take is refused with 405 and recorded as it was 
       assert.equal(res.status, 405, method);
       assert.equal(JSON.parse(text).error.code, 'method_not_allowed', method);
       assert.doesNotMatch(text, /secret report/, method);
+      await stack.settled();
       const [row] = await stack.sql(`SELECT method, decision, status, s3_status FROM audit_log WHERE user_agent = 'method-${method}'`);
       assert.deepEqual([row.method, row.decision, row.status, row.s3_status], [method, 'method_not_allowed', 405, null], method);
     }
@@ -266,6 +269,7 @@ test('a method the API does not take is refused with 405 and recorded as it was 
     }
     const get = await call(stack, '/objects/r/a.csv', { token, ua: 'method-GET' });
     assert.equal(await get.text(), 'secret report');
+    await stack.settled();
     const [row] = await stack.sql(`SELECT method, decision FROM audit_log WHERE user_agent = 'method-GET'`);
     assert.deepEqual([row.method, row.decision], ['GET', 'allowed']);
   } finally {
@@ -279,6 +283,7 @@ test('keys: a stray % is bad_key, and the key recorded is the one the runtime re
     const stray = await call(stack, '/objects/r/a%zz.csv', { token: await stack.grant({ object: 'r/a%zz.csv' }), ua: 'stray' });
     assert.equal(stray.status, 400);
     assert.equal((await stray.json()).error.code, 'bad_key');
+    await stack.settled();
     const [row] = await stack.sql(`SELECT decision, s3_status FROM audit_log WHERE user_agent = 'stray'`);
     assert.deepEqual([row.decision, row.s3_status], ['bad_key', null]);
 
@@ -289,6 +294,7 @@ test('keys: a stray % is bad_key, and the key recorded is the one the runtime re
     for (const path of ['/objects/r/./a.csv', '/objects/r/%2e/a.csv', '/objects/x/%2E%2E/r/a.csv', '/objects/r\\a.csv']) {
       const res = await rawRequest(stack.url, `GET ${path} HTTP/1.1`, { ...headers, 'user-agent': `dots ${path}` });
       assert.equal(res.status, 200, path);
+      await stack.settled();
       const [seen] = await stack.sql(`SELECT object_key, decision FROM audit_log WHERE user_agent = 'dots ${path.replaceAll("'", "''")}'`);
       assert.deepEqual([seen.object_key, seen.decision], ['r/a.csv', 'allowed'], path);
     }

@@ -90,6 +90,7 @@ test('the page shows a report fetched through the gatekeeper with a grant from t
     await close();
   }
 
+  await stack.settled();
   const rows = await stack.sql(
     `SELECT decision, status, s3_status, sub, origin, bytes_out FROM audit_log WHERE operation = 'get' AND object_key = '${REPORT_KEY}'`,
   );
@@ -115,6 +116,7 @@ test('a file chosen on the page is uploaded byte for byte, and audited', async (
   }
 
   assert.ok(readFileSync(join(stack.dataDir, LOCAL.bucket, key)).equals(body), 'the stored object is the file, byte for byte');
+  await stack.settled();
   const rows = await stack.sql(
     `SELECT decision, status, s3_status, bytes_in, sub, origin, jti FROM audit_log WHERE operation = 'put' AND object_key = '${key.replaceAll("'", "''")}'`,
   );
@@ -137,6 +139,7 @@ test("the gatekeeper's refusal is shown on the page", async () => {
   } finally {
     await close();
   }
+  await stack.settled();
   const rows = await stack.sql(`SELECT decision, status, sub FROM audit_log WHERE operation = 'get' AND object_key = '${missing}'`);
   assert.deepEqual(rows, [{ decision: 'not_found', status: 404, sub: USER }]);
 });

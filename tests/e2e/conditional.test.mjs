@@ -55,6 +55,7 @@ test('conditional reads: 304 and 412 from S3 pass back through the gatekeeper', 
   const fresh = await get({ 'if-match': etag });
   assert.equal(fresh.status, 200);
 
+  await stack.settled();
   const rows = await stack.sql(`SELECT status, s3_status, decision FROM audit_log WHERE operation = 'get' ORDER BY id`);
   assert.deepEqual(
     rows.map((r) => [r.status, r.s3_status, r.decision]),

@@ -23,6 +23,7 @@ test('a wrong AWS secret: S3 refuses the signature, the caller gets upstream_aut
     assert.doesNotMatch(text, /SignatureDoesNotMatch|<Error>/, 'no S3 body');
     assert.equal(JSON.parse(text).error.code, 'upstream_auth');
 
+    await stack.settled();
     const [row] = await stack.sql(`SELECT * FROM audit_log WHERE sub = 'bob'`);
     assert.equal(row.decision, 'upstream_auth');
     assert.equal(row.status, 502);
@@ -64,6 +65,7 @@ test('a missing setting: every request is 500 misconfigured, the log names it, n
     assert.match(stack.output(), /misconfigured: S3_BUCKET: required but not set/);
     assert.deepEqual(hits, [], 'nothing was fetched');
     // The customer's audit log shows the refusals too, though the bucket is the setting at fault.
+    await stack.settled();
     const rows = await stack.sql(`SELECT method, operation, bucket, object_key, decision, status, ip, key_id, sub FROM audit_log ORDER BY id`);
     assert.deepEqual(
       rows.map((r) => [r.method, r.operation, r.bucket, r.object_key, r.decision, r.status, r.ip, r.key_id, r.sub]),
@@ -86,6 +88,7 @@ test('an invalid ACL entry: 500 misconfigured, and the log names the field and e
     assert.equal((await res.json()).error.code, 'misconfigured');
     await new Promise((r) => setTimeout(r, 500));
     assert.match(stack.output(), /misconfigured: ACL: ip\.allow\[1\]: host bits are set/);
+    await stack.settled();
     const [row] = await stack.sql(`SELECT bucket, object_key, decision, status, ip FROM audit_log`);
     assert.deepEqual(row, { bucket: 'demo-reports', object_key: 'a', decision: 'misconfigured', status: 500, ip: '198.51.100.7' });
   } finally {
@@ -142,6 +145,7 @@ test('S3 that never answers: 504 upstream_timeout after UPSTREAM_TIMEOUT_SECONDS
     assert.equal(res.status, 504);
     assert.equal((await res.json()).error.code, 'upstream_timeout');
     assert.ok(waited >= 1900 && waited < 15000, `waited ${waited} ms`);
+    await stack.settled();
     const [row] = await stack.sql(`SELECT decision, status FROM audit_log WHERE sub = 'timeout-test'`);
     assert.deepEqual([row.decision, row.status], ['upstream_timeout', 504]);
   } finally {

@@ -27,6 +27,7 @@ const get = (path, token, init = {}) =>
   });
 
 async function auditRows(where) {
+  await stack.settled();
   return stack.sql(`SELECT * FROM audit_log WHERE ${where} ORDER BY id`);
 }
 

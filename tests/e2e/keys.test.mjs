@@ -54,6 +54,7 @@ test('a finance read needs the vendor and the approver', async () => {
   assert.deepEqual(await status('/objects/finance/ledger.csv', [vendor, vendor]), [403, 'signatures_duplicate']);
   assert.deepEqual(await status('/objects/finance/ledger.csv', [vendor, approver]), [200, 'ledger\n']);
   assert.deepEqual(await status('/objects/finance/ledger.csv', [approver, vendor]), [200, 'ledger\n']);
+  await stack.settled();
   const rows = await stack.sql(
     `SELECT decision, key_id, sub, signers FROM audit_log WHERE object_key = 'finance/ledger.csv' ORDER BY id`,
   );

@@ -45,6 +45,7 @@ test('pages through exactly the keys under the granted prefix', async () => {
   assert.equal(pages, 3);
   assert.deepEqual(seen.sort(), [...REPORTS].sort());
 
+  await stack.settled();
   const rows = await stack.sql(`SELECT operation, object_key, decision FROM audit_log WHERE operation = 'list'`);
   assert.equal(rows.length, 3);
   assert.ok(rows.every((r) => r.object_key === 'reports/' && r.decision === 'allowed'));
