@@ -4,6 +4,10 @@
 //! request is a bound parameter, cut to a documented length (docs/audit.md), so a hostile user
 //! agent or key can neither break the statement nor bloat the log.
 
+mod batch;
+
+pub use batch::{Batch, Entry, MAX_ENTRIES, UnaccountedRows};
+
 use crate::grant::{Grant, Scope};
 use crate::request::Intent;
 
@@ -128,61 +132,7 @@ pub const INSERT_RETURNING_SQL: &str = concat!(insert_sql!(), " RETURNING id");
 /// read's until its relay ends.
 pub const PENDING_STATUS: u16 = 0;
 
-/// Completes a write's row with the outcome; the parameters follow
-/// [`AuditRecord::completion_params`]. Only a pending, unsealed row can be completed, so an
-/// outcome is written once and a finished or sealed row is never changed.
-pub const COMPLETE_SQL: &str = concat!(
-    "UPDATE audit_log SET decision = ?1, status = ?2, s3_status = ?3, duration_ms = ?4 ",
-    "WHERE id = ?5 AND status = 0 AND ",
-    crate::seal::unsealed!()
-);
-
-/// Completes a read's pending row, in one statement, with what S3 answered, how long S3 and D1
-/// took, and how the relay ended; the parameters follow [`AuditRecord::read_end`].
-///
-/// `body_relayed` is 1 when S3's body was read to its end and all of it handed to the runtime to
-/// send, 0 when the relay stopped before that, NULL when no body was streamed. Bytes handed over
-/// may still be lost if the caller goes away: the runtime buffers them and no HTTP reply tells a
-/// server what the caller received. Like [`COMPLETE_SQL`] it changes only a pending row, once,
-/// and never a sealed one (see [`crate::seal::UNSEALED`]).
-pub const READ_END_SQL: &str = concat!(
-    "UPDATE audit_log SET decision = ?1, status = ?2, s3_status = ?3, bytes_out = ?4, ",
-    "duration_ms = ?5, s3_ms = ?6, d1_ms = ?7, body_relayed = ?8 ",
-    "WHERE id = ?9 AND status = 0 AND ",
-    crate::seal::unsealed!()
-);
-
 impl AuditRecord {
-    /// The parameters of [`COMPLETE_SQL`] for the row `id`.
-    pub fn completion_params(&self, id: i64) -> Vec<SqlValue> {
-        vec![
-            SqlValue::Text(self.decision.to_owned()),
-            SqlValue::Integer(self.status.into()),
-            SqlValue::from(self.s3_status.map(i64::from)),
-            SqlValue::from(self.duration_ms),
-            SqlValue::Integer(id),
-        ]
-    }
-
-    /// The statement that completes the read recorded as pending in row `id`; `body_relayed` is
-    /// how a streamed body's relay ended, `None` when there was none.
-    pub fn read_end(&self, id: i64, body_relayed: Option<bool>) -> Statement {
-        Statement {
-            sql: READ_END_SQL.to_owned(),
-            params: vec![
-                SqlValue::Text(self.decision.to_owned()),
-                SqlValue::Integer(self.status.into()),
-                SqlValue::from(self.s3_status.map(i64::from)),
-                SqlValue::from(self.bytes_out),
-                SqlValue::from(self.duration_ms),
-                SqlValue::from(self.s3_ms),
-                SqlValue::from(self.d1_ms),
-                SqlValue::from(body_relayed.map(i64::from)),
-                SqlValue::Integer(id),
-            ],
-        }
-    }
-
     /// Fills in what the request asked for and who signed it: the first grant's key id, user
     /// and grant id, and every signer in `signers`. `grants` are those whose signature verified,
     /// refused or not (see [`crate::Decision::grants`]), in the order the caller cannot choose.
@@ -294,74 +244,6 @@ mod tests {
         );
     }
 
-    /// The number of each `?N` placeholder in `sql`, in order.
-    fn placeholders(sql: &str) -> Vec<usize> {
-        sql.split('?')
-            .skip(1)
-            .map(|rest| {
-                let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
-                digits.parse().expect("a numbered placeholder")
-            })
-            .collect()
-    }
-
-    #[test]
-    fn a_read_is_completed_in_one_guarded_statement() {
-        let record = AuditRecord {
-            decision: "allowed",
-            status: 200,
-            s3_status: Some(200),
-            bytes_out: Some(3),
-            duration_ms: Some(310),
-            s3_ms: Some(300),
-            d1_ms: Some(12),
-            ..AuditRecord::default()
-        };
-        let statement = record.read_end(42, Some(true));
-        assert_eq!(statement.sql, READ_END_SQL);
-        assert_eq!(
-            statement.params,
-            vec![
-                SqlValue::Text("allowed".into()),
-                SqlValue::Integer(200),
-                SqlValue::Integer(200),
-                SqlValue::Integer(3),
-                SqlValue::Integer(310),
-                SqlValue::Integer(300),
-                SqlValue::Integer(12),
-                SqlValue::Integer(1),
-                SqlValue::Integer(42),
-            ]
-        );
-        assert_eq!(placeholders(READ_END_SQL), (1..=9).collect::<Vec<_>>());
-        // Only a pending row, and never a sealed one, is completed.
-        assert!(READ_END_SQL.contains("WHERE id = ?9 AND status = 0 AND "));
-        assert!(READ_END_SQL.ends_with(crate::seal::UNSEALED));
-        // A relay that stopped short is 0; no streamed body, and what was not measured, is NULL.
-        let cut_off = record.read_end(42, Some(false));
-        assert_eq!(cut_off.params[7], SqlValue::Integer(0));
-        let refused = AuditRecord {
-            decision: "not_found",
-            status: 404,
-            s3_status: Some(404),
-            ..AuditRecord::default()
-        }
-        .read_end(7, None);
-        assert_eq!(
-            refused.params[..8],
-            [
-                SqlValue::Text("not_found".into()),
-                SqlValue::Integer(404),
-                SqlValue::Integer(404),
-                SqlValue::Null,
-                SqlValue::Null,
-                SqlValue::Null,
-                SqlValue::Null,
-                SqlValue::Null,
-            ]
-        );
-    }
-
     #[test]
     fn a_pending_row_is_inserted_with_status_zero() {
         let record = AuditRecord {
@@ -371,6 +253,5 @@ mod tests {
         };
         assert_eq!(record.params()[6], SqlValue::Integer(0));
         assert!(INSERT_RETURNING_SQL.ends_with(" RETURNING id"));
-        assert!(COMPLETE_SQL.contains("status = 0 AND "));
     }
 }

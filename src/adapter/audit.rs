@@ -1,23 +1,23 @@
 //! The audit trail of one request, written to D1.
 //!
-//! A read's row is inserted as pending while S3 is asked, and no byte is released until both have
-//! answered; it is completed, in one statement off the critical path, when the relay ends. A
-//! write's row is inserted as pending before a byte goes to S3 (in the same transaction that
-//! spends its grant's id), then completed with the outcome. A refusal's row is inserted at the end; the
-//! flood bound of [`crate::flood`] decides, from the facts this trail gathered (did a signature
-//! verify, was S3 asked), whether it may be only counted. Every value is a bound parameter.
+//! Rows are written in group commits ([`super::commit`]): one statement for the rows of every
+//! request that needs one at about the same time. A read's row is written as pending while S3 is
+//! asked, and no byte is released until both have answered; its outcome is written off the
+//! critical path, once the relay ends, riding a later batch. A write's row is inserted as pending
+//! before a byte goes to S3, in its own transaction that spends its grant's id, and completed with
+//! the outcome. A refusal's row is written before the refusal is returned; the flood bound of
+//! [`crate::flood`] decides, from the facts this trail gathered (did a signature verify, was S3
+//! asked), whether it may be only counted. Every value is a bound parameter.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::future::Future;
 
 use worker::wasm_bindgen::JsValue;
-use worker::{D1Database, D1PreparedStatement, Date, Env, Response};
+use worker::{Context, D1Database, D1PreparedStatement, Date, Env, Response};
 
+use super::commit;
 use crate::Error;
-use crate::audit::{
-    AuditRecord, COMPLETE_SQL, INSERT_RETURNING_SQL, INSERT_SQL, PENDING_STATUS, SqlValue,
-    Statement,
-};
+use crate::audit::{AuditRecord, Entry, INSERT_RETURNING_SQL, PENDING_STATUS, SqlValue, Statement};
 use crate::flood::{Admission, DenialBudget, Refusal};
 use crate::grant::GrantError;
 use crate::replay;
@@ -28,12 +28,19 @@ pub(super) const BINDING: &str = "AUDIT_DB";
 thread_local! {
     /// Refusals counted in this isolate this minute, which bound how much a flood can write.
     static DENIALS: RefCell<DenialBudget> = RefCell::new(DenialBudget::default());
+    /// When this isolate last purged spent grant ids; see [`PURGE_EVERY_MS`].
+    static PURGED_MS: Cell<i64> = const { Cell::new(i64::MIN) };
 }
+
+/// How often an isolate purges spent grant ids with a write. Purging is only housekeeping (a
+/// spent id is refused whether or not expired ones are still there), so once a minute keeps the
+/// table small without a third statement in every write.
+const PURGE_EVERY_MS: i64 = 60_000;
 
 /// The row id a D1 `RETURNING id` gives back.
 #[derive(serde::Deserialize)]
-struct Inserted {
-    id: i64,
+pub(super) struct Inserted {
+    pub(super) id: i64,
 }
 
 /// A row recorded as pending, waiting for its outcome.
@@ -46,6 +53,7 @@ enum Pending {
 /// One request's audit record and where it stands in D1.
 pub(super) struct Trail<'a> {
     env: &'a Env,
+    ctx: &'a Context,
     /// The record, filled in as the request proceeds.
     pub(super) record: AuditRecord,
     /// The row recorded as pending, if any.
@@ -57,9 +65,10 @@ pub(super) struct Trail<'a> {
 }
 
 impl<'a> Trail<'a> {
-    pub(super) fn new(env: &'a Env, record: AuditRecord) -> Self {
+    pub(super) fn new(env: &'a Env, ctx: &'a Context, record: AuditRecord) -> Self {
         Self {
             env,
+            ctx,
             record,
             pending: None,
             signed: false,
@@ -80,14 +89,15 @@ impl<'a> Trail<'a> {
     ) -> Result<Response, Error> {
         self.record.decision = "allowed";
         self.record.status = PENDING_STATUS;
-        let row = Statement {
-            sql: INSERT_RETURNING_SQL.to_owned(),
-            params: self.record.params(),
-        };
-        let statement = prepare(&self.db()?, row).map_err(|_| Error::audit_unavailable())?;
         let started = Date::now().as_millis();
         let insert = async {
-            let inserted = statement.first::<Inserted>(None).await;
+            let inserted = commit::submit(
+                commit::Host::Request(self.ctx),
+                self.env,
+                Entry::Record(self.record.clone()),
+                false,
+            )
+            .await;
             (inserted, Date::now().as_millis())
         };
         let ask = async {
@@ -97,18 +107,10 @@ impl<'a> Trail<'a> {
         let ((inserted, d1_done), (reply, s3_done)) = futures_util::future::join(insert, ask).await;
         self.record.d1_ms = Some(d1_done.saturating_sub(started));
         self.record.s3_ms = Some(s3_done.saturating_sub(started));
-        let id = match inserted {
-            Ok(Some(row)) => row.id,
-            Ok(None) => {
-                worker::console_error!("recording a read returned no row id");
-                reply.map(super::convert::discard).ok();
-                return Err(Error::audit_unavailable());
-            }
-            Err(db) => {
-                worker::console_error!("audit write failed; refusing to serve: {db}");
-                reply.map(super::convert::discard).ok();
-                return Err(Error::audit_unavailable());
-            }
+        let Ok(Some(id)) = inserted else {
+            worker::console_error!("recording a read failed; refusing to serve it");
+            reply.map(super::convert::discard).ok();
+            return Err(Error::audit_unavailable());
         };
         self.pending = Some(Pending::Read(id));
         reply
@@ -130,8 +132,9 @@ impl<'a> Trail<'a> {
         })
     }
 
-    /// Records a write before it starts: purges grant ids that can no longer be used, spends this
-    /// request's, and inserts its row as pending, in one transaction.
+    /// Records a write before it starts: spends this request's grant ids and inserts its row as
+    /// pending, in one transaction (with, once a minute, a purge of ids that can no longer be
+    /// used).
     ///
     /// A spent id fails the whole transaction (`grant_replayed`); any other failure is
     /// `audit_unavailable`. Either way nothing has been sent to S3.
@@ -143,9 +146,17 @@ impl<'a> Trail<'a> {
             sql: INSERT_RETURNING_SQL.to_owned(),
             params: self.record.params(),
         };
-        let statements = [Some(replay::purge(self.record.time_ms)), spend, Some(row)]
+        let purge = PURGED_MS.with(|last| {
+            let due = self.record.time_ms.saturating_sub(last.get()) >= PURGE_EVERY_MS;
+            due.then(|| {
+                last.set(self.record.time_ms);
+                replay::purge(self.record.time_ms)
+            })
+        });
+        let statements: Vec<Statement> = [purge, spend, Some(row)].into_iter().flatten().collect();
+        trace(self.env, statements.len());
+        let statements = statements
             .into_iter()
-            .flatten()
             .map(|s| prepare(&db, s))
             .collect::<worker::Result<Vec<_>>>()
             .map_err(|_| Error::audit_unavailable())?;
@@ -170,9 +181,10 @@ impl<'a> Trail<'a> {
         Ok(())
     }
 
-    /// Writes the outcome: completes a pending row, or inserts the row of a refusal. An allowed
-    /// read is completed by [`Trail::read_end`] instead, when its relay has ended. A refusal is returned even if the log cannot take
-    /// it, since nothing was served; the failure is logged for the operator.
+    /// Writes the outcome: completes a write's pending row, or writes the row of a refusal. An
+    /// allowed read is completed by [`Trail::read_end`] instead, once its relay has ended. A
+    /// refusal is returned even if the log cannot take it, since nothing was served; the failure
+    /// is logged for the operator.
     pub(super) async fn finish(&mut self, outcome: Result<u16, &Error>) {
         match outcome {
             Ok(status) => self.record.status = status,
@@ -183,13 +195,13 @@ impl<'a> Trail<'a> {
             }
         }
         self.record.duration_ms = Some(self.elapsed_ms());
-        let statement = match (self.pending.take(), outcome) {
-            (Some(Pending::Write(id)), _) => Statement {
-                sql: COMPLETE_SQL.to_owned(),
-                params: self.record.completion_params(id),
+        let entry = match (self.pending.take(), outcome) {
+            (Some(Pending::Write(id) | Pending::Read(id)), _) => Entry::Outcome {
+                id,
+                record: self.record.clone(),
+                // A failed read streamed nothing; a write streams nothing back.
+                body_relayed: None,
             },
-            // A read that reached S3 and failed: nothing was streamed.
-            (Some(Pending::Read(id)), _) => self.record.read_end(id, None),
             (None, Err(_)) => {
                 let refusal = Refusal {
                     ip: self.record.ip.as_deref().and_then(|ip| ip.parse().ok()),
@@ -197,18 +209,24 @@ impl<'a> Trail<'a> {
                     reached_s3: self.reached_s3,
                 };
                 match DENIALS.with(|d| d.borrow_mut().admit(&refusal, self.record.time_ms)) {
-                    Admission::Record => Statement {
-                        sql: INSERT_SQL.to_owned(),
-                        params: self.record.params(),
-                    },
-                    Admission::Summarise(summary) => summary,
+                    Admission::Record => Entry::Record(self.record.clone()),
+                    Admission::Summarise(summary) => {
+                        trace(self.env, 1);
+                        if let Err(db) = run(self.env, summary).await {
+                            worker::console_error!("recording a flood summary failed: {db}");
+                        }
+                        return;
+                    }
                     Admission::Count => return,
                 }
             }
             (None, Ok(_)) => return,
         };
-        if let Err(db) = run(self.env, statement).await {
-            worker::console_error!("audit write failed after the outcome was decided: {db}");
+        if commit::submit(commit::Host::Request(self.ctx), self.env, entry, false)
+            .await
+            .is_err()
+        {
+            worker::console_error!("audit write failed after the outcome was decided");
         }
     }
 
@@ -227,12 +245,28 @@ pub(super) struct ReadEnd {
 }
 
 impl ReadEnd {
-    /// Completes the row: `body_relayed` is whether a streamed body was relayed to its end,
-    /// `None` for a reply without one.
+    /// Completes the row, riding the next batch: `body_relayed` is whether a streamed body was
+    /// relayed to its end, `None` for a reply without one.
     pub(super) async fn run(self, body_relayed: Option<bool>) {
-        if let Err(db) = run(&self.env, self.record.read_end(self.id, body_relayed)).await {
-            worker::console_error!("completing a read's audit row failed: {db}");
+        let entry = Entry::Outcome {
+            id: self.id,
+            record: self.record,
+            body_relayed,
+        };
+        if commit::submit(commit::Host::WaitUntil, &self.env, entry, true)
+            .await
+            .is_err()
+        {
+            worker::console_error!("completing a read's audit row failed");
         }
+    }
+}
+
+/// With the setting `AUDIT_TRACE = "on"`, logs each D1 call the audit makes, for the benchmark
+/// to count statements and transactions per request.
+pub(super) fn trace(env: &Env, statements: usize) {
+    if env.var("AUDIT_TRACE").is_ok_and(|v| v.to_string() == "on") {
+        worker::console_log!("s3gk-d1 statements={statements} transactions=1");
     }
 }
 

@@ -6,6 +6,7 @@
 //! buffering it. On a cron trigger it seals the audit log and applies retention.
 
 mod audit;
+mod commit;
 mod convert;
 mod seal;
 mod settings;
@@ -44,7 +45,9 @@ async fn fetch(request: Request, env: Env, ctx: Context) -> worker::Result<Respo
                 if let Ok(incoming) = &incoming {
                     record.describe(crate::request::intent(incoming).ok().as_ref(), &[]);
                 }
-                audit::Trail::new(&env, record).finish(Err(&err)).await;
+                audit::Trail::new(&env, &ctx, record)
+                    .finish(Err(&err))
+                    .await;
             }
             return convert::error_response(&err, &HeaderMap::new());
         }
@@ -53,7 +56,9 @@ async fn fetch(request: Request, env: Env, ctx: Context) -> worker::Result<Respo
     let incoming = match incoming {
         Ok(incoming) => incoming,
         Err(err) => {
-            audit::Trail::new(&env, record).finish(Err(&err)).await;
+            audit::Trail::new(&env, &ctx, record)
+                .finish(Err(&err))
+                .await;
             return convert::error_response(&err, &HeaderMap::new());
         }
     };
@@ -67,7 +72,7 @@ async fn fetch(request: Request, env: Env, ctx: Context) -> worker::Result<Respo
             .with_headers(convert::headers(preflight.headers())));
     }
 
-    let mut trail = audit::Trail::new(&env, record);
+    let mut trail = audit::Trail::new(&env, &ctx, record);
     let reply = serve(&gatekeeper, &incoming, &request, &caller, now, &mut trail).await;
     let mut headers = HeaderMap::new();
     cors(&mut headers);

@@ -1,0 +1,399 @@
+//! Group commit: the audit rows of many concurrent requests written by one statement.
+//!
+//! A D1 database runs its writes one at a time, so what bounds how many requests one audit
+//! database can take is the number of statements and transactions, not their size. Requests that
+//! need a row written at about the same time are gathered into a [`Batch`], which is one
+//! statement and so one transaction: it inserts new rows and completes pending ones, and every
+//! row in it is written, or none is.
+//!
+//! D1 takes at most 100 bound parameters per statement, far fewer than a batch of rows has, so
+//! the batch is bound as a single JSON array and `SQLite` reads each row from it with `json_each`.
+//! Every value is still a bound parameter: nothing from a request is ever part of the SQL text.
+//!
+//! ```
+//! use s3_gatekeeper::audit::{AuditRecord, Batch, Entry};
+//!
+//! let mut batch = Batch::default();
+//! batch.push(Entry::Record(AuditRecord { decision: "allowed", ..AuditRecord::default() }));
+//! batch.push(Entry::Outcome { id: 7, record: AuditRecord::default(), body_relayed: Some(true) });
+//! let statement = batch.statement();
+//! assert_eq!(statement.params.len(), 1);
+//! // D1 returns the id of the inserted row, and of the completed one.
+//! assert_eq!(batch.written(&[8, 7]).unwrap(), vec![Some(8), Some(7)]);
+//! ```
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use serde_json::{Map, Value};
+
+use super::{AuditRecord, SqlValue, Statement};
+
+/// The most rows one batch writes: about 40 KiB of JSON at the longest documented values, far
+/// below D1's limits on a statement's size, and a transaction that stays short.
+pub const MAX_ENTRIES: usize = 64;
+
+/// The columns a new row is inserted with, in the order of [`AuditRecord::params`].
+const RECORD_COLUMNS: [&str; 22] = [
+    "time_ms",
+    "request_id",
+    "operation",
+    "bucket",
+    "object_key",
+    "decision",
+    "status",
+    "s3_status",
+    "bytes_in",
+    "bytes_out",
+    "duration_ms",
+    "ip",
+    "country",
+    "asn",
+    "colo",
+    "user_agent",
+    "origin",
+    "key_id",
+    "sub",
+    "jti",
+    "signers",
+    "method",
+];
+
+/// The columns an outcome sets on a pending row: what S3 answered and how the request ended.
+/// Who asked, for what, and when, are written once, with the row.
+const OUTCOME_COLUMNS: [&str; 8] = [
+    "decision",
+    "status",
+    "s3_status",
+    "bytes_out",
+    "duration_ms",
+    "s3_ms",
+    "d1_ms",
+    "body_relayed",
+];
+
+/// One row's part in a batch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Entry {
+    /// A new row. A row inserted with `status` [`super::PENDING_STATUS`] is completed later by
+    /// an [`Entry::Outcome`].
+    Record(AuditRecord),
+    /// The outcome of the pending row `id`: the columns of [`OUTCOME_COLUMNS`] are set from
+    /// `record`, and `body_relayed` is whether a streamed body was relayed to its end (`None`
+    /// when no body was streamed).
+    ///
+    /// Only a row still pending and not yet sealed is changed, so an outcome is written at most
+    /// once and a sealed row never changes. An outcome whose row does not exist writes nothing
+    /// (the trigger of migration 0010 sees to that).
+    Outcome {
+        /// The pending row.
+        id: i64,
+        /// The request's record, complete.
+        record: AuditRecord,
+        /// How a streamed body's relay ended.
+        body_relayed: Option<bool>,
+    },
+}
+
+/// The rows of several requests, written by one statement.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Batch {
+    entries: Vec<Entry>,
+}
+
+/// D1's answer to a batch did not account for the rows it inserted.
+///
+/// Never seen in practice; if it happens, no request of the batch may take its row as written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UnaccountedRows {
+    /// Rows inserted.
+    pub expected: usize,
+    /// New ids returned.
+    pub returned: usize,
+}
+
+impl fmt::Display for UnaccountedRows {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "a batch inserted {} rows but D1 returned {} new ids",
+            self.expected, self.returned
+        )
+    }
+}
+
+impl std::error::Error for UnaccountedRows {}
+
+impl Batch {
+    /// Adds an entry.
+    pub fn push(&mut self, entry: Entry) {
+        self.entries.push(entry);
+    }
+
+    /// The number of entries.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether the batch holds no entry.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The one statement that writes the whole batch, in one transaction, returning the id of
+    /// every row it inserted or completed.
+    ///
+    /// New rows are inserted in the order of the batch. `audit_log.id` is an `AUTOINCREMENT`
+    /// key, so each new row's id is larger than every id before it, and the new ids, sorted,
+    /// follow the batch's order: that is how [`Batch::written`] gives each entry its id,
+    /// whatever order `SQLite` returns them in.
+    pub fn statement(&self) -> Statement {
+        let rows: Vec<Value> = self.entries.iter().map(row).collect();
+        Statement {
+            sql: sql(),
+            params: vec![SqlValue::Text(Value::Array(rows).to_string())],
+        }
+    }
+
+    /// What each entry got, given the ids the statement returned: for a new row its id; for an
+    /// outcome `Some(id)` if it completed its row, `None` if the row was no longer pending or
+    /// already sealed.
+    ///
+    /// # Errors
+    ///
+    /// [`UnaccountedRows`] if the number of new ids is not the number of rows inserted.
+    pub fn written(&self, returned: &[i64]) -> Result<Vec<Option<i64>>, UnaccountedRows> {
+        let completed: BTreeSet<i64> = self
+            .entries
+            .iter()
+            .filter_map(|e| match e {
+                Entry::Outcome { id, .. } => Some(*id),
+                Entry::Record(_) => None,
+            })
+            .collect();
+        let mut new: Vec<i64> = returned
+            .iter()
+            .copied()
+            .filter(|id| !completed.contains(id))
+            .collect();
+        new.sort_unstable();
+        let expected = self
+            .entries
+            .iter()
+            .filter(|e| matches!(e, Entry::Record(_)))
+            .count();
+        if new.len() != expected {
+            return Err(UnaccountedRows {
+                expected,
+                returned: new.len(),
+            });
+        }
+        let returned: BTreeSet<i64> = returned.iter().copied().collect();
+        let mut new = new.into_iter();
+        Ok(self
+            .entries
+            .iter()
+            .map(|e| match e {
+                Entry::Record(_) => new.next(),
+                Entry::Outcome { id, .. } => returned.contains(id).then_some(*id),
+            })
+            .collect())
+    }
+}
+
+/// The batch statement: an insert of every row of the JSON array `?1`, in array order, where a
+/// row that names an existing `id` sets only its outcome, and only while that row is pending
+/// and unsealed. (`WHERE true` keeps `SQLite` from reading `ON CONFLICT` as a join's `ON`.)
+fn sql() -> String {
+    let columns = ["id"]
+        .iter()
+        .chain(RECORD_COLUMNS.iter())
+        .chain(OUTCOME_COLUMNS[5..].iter());
+    let names: Vec<&str> = columns.clone().copied().collect();
+    let values: Vec<String> = columns.map(|c| format!("value ->> '{c}'")).collect();
+    let sets: Vec<String> = OUTCOME_COLUMNS
+        .iter()
+        .map(|c| format!("{c} = excluded.{c}"))
+        .collect();
+    format!(
+        "INSERT INTO audit_log ({}) SELECT {} FROM json_each(?1) WHERE true ORDER BY key \
+         ON CONFLICT (id) DO UPDATE SET {} WHERE audit_log.status = 0 AND audit_log.{} \
+         RETURNING id",
+        names.join(", "),
+        values.join(", "),
+        sets.join(", "),
+        crate::seal::UNSEALED,
+    )
+}
+
+/// An entry as one JSON object of the batch array.
+fn row(entry: &Entry) -> Value {
+    let (id, record, body_relayed) = match entry {
+        Entry::Record(record) => (None, record, None),
+        Entry::Outcome {
+            id,
+            record,
+            body_relayed,
+        } => (Some(*id), record, *body_relayed),
+    };
+    let mut row = Map::new();
+    row.insert("id".into(), id.into());
+    for (column, value) in RECORD_COLUMNS.iter().zip(record.params()) {
+        row.insert((*column).into(), json(value));
+    }
+    row.insert("s3_ms".into(), record.s3_ms.into());
+    row.insert("d1_ms".into(), record.d1_ms.into());
+    row.insert("body_relayed".into(), body_relayed.map(i64::from).into());
+    Value::Object(row)
+}
+
+fn json(value: SqlValue) -> Value {
+    match value {
+        SqlValue::Null => Value::Null,
+        SqlValue::Integer(n) => n.into(),
+        SqlValue::Text(s) => s.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(decision: &'static str, status: u16) -> AuditRecord {
+        AuditRecord {
+            time_ms: 1_700_000_000_000,
+            request_id: "r".into(),
+            bucket: "b".into(),
+            decision,
+            status,
+            ..AuditRecord::default()
+        }
+    }
+
+    #[test]
+    fn one_statement_one_parameter_whatever_the_size() {
+        let mut batch = Batch::default();
+        for _ in 0..MAX_ENTRIES {
+            batch.push(Entry::Record(record("allowed", 0)));
+        }
+        let statement = batch.statement();
+        assert_eq!(statement.params.len(), 1);
+        assert_eq!(statement.sql.matches('?').count(), 1);
+        let SqlValue::Text(json) = &statement.params[0] else {
+            panic!("the batch is bound as text")
+        };
+        let rows: Vec<Value> = serde_json::from_str(json).unwrap();
+        assert_eq!(rows.len(), MAX_ENTRIES);
+    }
+
+    #[test]
+    fn hostile_text_stays_a_bound_value() {
+        let mut hostile = record("allowed", 200);
+        hostile.user_agent = Some("x'); DROP TABLE audit_log; --".into());
+        let mut batch = Batch::default();
+        batch.push(Entry::Record(hostile));
+        let statement = batch.statement();
+        assert!(!statement.sql.contains("DROP"));
+        let SqlValue::Text(json) = &statement.params[0] else {
+            panic!("text")
+        };
+        let rows: Vec<Value> = serde_json::from_str(json).unwrap();
+        assert_eq!(rows[0]["user_agent"], "x'); DROP TABLE audit_log; --");
+    }
+
+    #[test]
+    fn a_row_carries_every_column_and_cuts_text_as_a_single_insert_does() {
+        let mut long = record("allowed", 0);
+        long.user_agent = Some("é".repeat(200));
+        let row = row(&Entry::Record(long.clone()));
+        let object = row.as_object().unwrap();
+        assert_eq!(object.len(), 1 + RECORD_COLUMNS.len() + 3);
+        assert_eq!(object["id"], Value::Null);
+        assert_eq!(
+            object["user_agent"].as_str().unwrap().len(),
+            crate::audit::MAX_TEXT
+        );
+        assert_eq!(object["status"], 0);
+        assert_eq!(object["body_relayed"], Value::Null);
+    }
+
+    #[test]
+    fn an_outcome_names_its_row_and_how_the_relay_ended() {
+        let mut done = record("allowed", 200);
+        done.s3_status = Some(200);
+        done.s3_ms = Some(300);
+        done.d1_ms = Some(12);
+        let row = row(&Entry::Outcome {
+            id: 42,
+            record: done,
+            body_relayed: Some(false),
+        });
+        assert_eq!(row["id"], 42);
+        assert_eq!(row["s3_status"], 200);
+        assert_eq!(row["s3_ms"], 300);
+        assert_eq!(row["d1_ms"], 12);
+        assert_eq!(row["body_relayed"], 0);
+    }
+
+    #[test]
+    fn the_statement_changes_only_pending_unsealed_rows_and_only_their_outcome() {
+        let sql = sql();
+        assert!(sql.contains("ON CONFLICT (id) DO UPDATE SET decision = excluded.decision"));
+        assert!(sql.contains(&format!(
+            "WHERE audit_log.status = 0 AND audit_log.{}",
+            crate::seal::UNSEALED
+        )));
+        let set = &sql[sql.find("DO UPDATE SET").unwrap()..sql.find(" WHERE audit_log").unwrap()];
+        for column in [
+            "time_ms",
+            "request_id",
+            "ip",
+            "sub",
+            "jti",
+            "signers",
+            "key_id",
+        ] {
+            assert!(
+                !set.contains(&format!("{column} =")),
+                "{column} is never changed"
+            );
+        }
+        assert!(sql.ends_with("RETURNING id"));
+    }
+
+    #[test]
+    fn new_ids_follow_the_batch_order_whatever_order_they_come_back_in() {
+        let mut batch = Batch::default();
+        batch.push(Entry::Record(record("allowed", 0)));
+        batch.push(Entry::Outcome {
+            id: 5,
+            record: record("allowed", 200),
+            body_relayed: None,
+        });
+        batch.push(Entry::Record(record("bad_grant", 401)));
+        batch.push(Entry::Outcome {
+            id: 6,
+            record: record("allowed", 200),
+            body_relayed: None,
+        });
+        // Row 6 was no longer pending: it is not returned.
+        assert_eq!(
+            batch.written(&[11, 5, 10]).unwrap(),
+            vec![Some(10), Some(5), Some(11), None]
+        );
+        assert_eq!(
+            batch.written(&[10]),
+            Err(UnaccountedRows {
+                expected: 2,
+                returned: 1
+            })
+        );
+        assert_eq!(
+            batch.written(&[10, 11, 12]),
+            Err(UnaccountedRows {
+                expected: 2,
+                returned: 3
+            })
+        );
+    }
+}
