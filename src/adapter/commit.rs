@@ -258,14 +258,10 @@ async fn flush(env: &Env, generation: u64) {
             batch.push(waiter.entry);
             settles.push(waiter.settle);
         }
-        match write(env, &batch).await {
-            Ok(written) => {
-                for (settle, id) in settles.iter().zip(written) {
-                    #[allow(clippy::cast_precision_loss)] // ids are far below 2^53
-                    settle.resolve(id.map_or(UNCHANGED, |id| id as f64));
-                }
-            }
-            Err(()) => settles.iter().for_each(Settle::reject),
+        if let Ok(written) = write(env, &batch).await {
+            resolve(&settles, written);
+        } else {
+            failed(env, batch, settles).await;
         }
     }
     QUEUE.with(|q| {
@@ -285,6 +281,39 @@ async fn flush(env: &Env, generation: u64) {
             None => q.lead = None,
         }
     });
+}
+
+/// After a batch failed: every request whose row was in it fails closed. An outcome, though, may
+/// have failed only because a row beside it was refused: outcomes are written again, once, on
+/// their own, so that one bad row leaves no other row pending.
+async fn failed(env: &Env, batch: Batch, settles: Vec<Settle>) {
+    let has_rows = batch.entries().any(|e| matches!(e, Entry::Record(_)));
+    let mut retry = Batch::default();
+    let mut retry_settles = Vec::new();
+    for (entry, settle) in batch.into_entries().into_iter().zip(settles) {
+        if has_rows && matches!(entry, Entry::Outcome { .. }) {
+            retry.push(entry);
+            retry_settles.push(settle);
+        } else {
+            settle.reject();
+        }
+    }
+    if retry.is_empty() {
+        return;
+    }
+    if let Ok(written) = write(env, &retry).await {
+        resolve(&retry_settles, written);
+    } else {
+        retry_settles.iter().for_each(Settle::reject);
+    }
+}
+
+/// Tells each request what its entry got.
+fn resolve(settles: &[Settle], written: Vec<Option<i64>>) {
+    for (settle, id) in settles.iter().zip(written) {
+        #[allow(clippy::cast_precision_loss)] // ids are far below 2^53
+        settle.resolve(id.map_or(UNCHANGED, |id| id as f64));
+    }
 }
 
 /// Runs a batch's statement and accounts for every row.

@@ -135,6 +135,16 @@ impl Batch {
         self.entries.len()
     }
 
+    /// The entries, in order.
+    pub fn entries(&self) -> impl Iterator<Item = &Entry> {
+        self.entries.iter()
+    }
+
+    /// The entries, in order, by value.
+    pub fn into_entries(self) -> Vec<Entry> {
+        self.entries
+    }
+
     /// Whether the batch holds no entry.
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()

@@ -1,0 +1,154 @@
+// End to end: audit rows are written in batches (docs/audit.md, "Batches"). Concurrent requests
+// share statements; sequential ones cost about one statement each, because a read's outcome
+// rides the next request's batch; a batch D1 refuses fails every request in it; an outcome whose
+// row does not exist writes nothing. The Worker's `AUDIT_TRACE = "on"` setting logs each D1
+// call, which is what the counts below read.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startStack } from '../../scripts/lib/stack.mjs';
+
+const OBJECT = 'reports/batch.csv';
+const BODY = 'batched, but every row';
+let stack;
+let grant;
+
+before(async () => {
+  stack = await startStack({ vars: { AUDIT_TRACE: 'on' }, objects: { [OBJECT]: BODY } });
+  grant = await stack.grant({ object: OBJECT });
+});
+
+after(async () => {
+  await stack?.stop();
+});
+
+/** Statements and transactions the Worker has logged so far. */
+function d1Calls() {
+  let statements = 0;
+  let transactions = 0;
+  for (const m of stack.output().matchAll(/s3gk-d1 statements=(\d+) transactions=(\d+)/g)) {
+    statements += Number(m[1]);
+    transactions += Number(m[2]);
+  }
+  return { statements, transactions };
+}
+
+const read = (ua) =>
+  fetch(`${stack.url}/objects/${OBJECT}`, {
+    headers: { authorization: `Bearer ${grant}`, 'cf-connecting-ip': '198.51.100.7', 'user-agent': ua },
+  }).then(async (res) => ({ status: res.status, body: await res.text() }));
+
+/** Waits until the Worker's log stops growing: every batch of the requests sent has been written. */
+async function quiet() {
+  await stack.settled();
+  let last = -1;
+  for (;;) {
+    const now = d1Calls().statements;
+    if (now === last) return;
+    last = now;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+test('64 concurrent reads share statements, and each has exactly one completed row', async () => {
+  await quiet();
+  const before = d1Calls();
+  const replies = await Promise.all(Array.from({ length: 64 }, (_, i) => read(`batch-c-${i}`)));
+  for (const reply of replies) assert.deepEqual(reply, { status: 200, body: BODY });
+  await quiet();
+  const after = d1Calls();
+  const statements = after.statements - before.statements;
+  // Each read has two row writes (its row, its outcome): 128 if nothing were shared.
+  assert.ok(statements >= 1 && statements < 64, `64 reads took ${statements} statements`);
+  console.log(`64 concurrent reads: ${statements} statements`);
+  assert.equal(after.transactions - before.transactions, statements, 'each batch is one statement');
+  const rows = await stack.sql(
+    "SELECT user_agent, count(*) AS n, min(status) AS status, min(body_relayed) AS relayed FROM audit_log WHERE user_agent LIKE 'batch-c-%' GROUP BY user_agent",
+  );
+  assert.equal(rows.length, 64);
+  for (const row of rows) assert.deepEqual({ n: row.n, status: row.status, relayed: row.relayed }, { n: 1, status: 200, relayed: 1 });
+});
+
+test('sequential reads cost about one statement each: the outcome rides the next read\'s batch', async () => {
+  await quiet();
+  const before = d1Calls();
+  for (let i = 0; i < 20; i++) {
+    assert.equal((await read(`batch-s-${i}`)).status, 200);
+  }
+  await quiet();
+  const statements = d1Calls().statements - before.statements;
+  // 20 rows and 20 outcomes: 40 unbatched. The last outcome, with no next read to ride, goes alone.
+  assert.ok(statements <= 21, `20 sequential reads took ${statements} statements`);
+  const [{ n }] = await stack.sql("SELECT count(*) AS n FROM audit_log WHERE user_agent LIKE 'batch-s-%' AND status = 200");
+  assert.equal(n, 20);
+});
+
+test('a batch D1 refuses fails every read in it, and none serves a byte', async () => {
+  await quiet();
+  await stack.sql(
+    "CREATE TRIGGER refuse_batch BEFORE INSERT ON audit_log WHEN NEW.user_agent LIKE 'batch-r-%' BEGIN SELECT RAISE(ABORT, 'refused'); END",
+  );
+  try {
+    // One refused row fails the whole statement, so the reads that shared its batch fail too.
+    const replies = await Promise.all(Array.from({ length: 16 }, (_, i) => read(`batch-r-${i}`)));
+    for (const reply of replies) {
+      assert.equal(reply.status, 503);
+      assert.equal(JSON.parse(reply.body).error.code, 'audit_unavailable');
+      assert.ok(!reply.body.includes(BODY));
+    }
+  } finally {
+    await stack.sql('DROP TRIGGER refuse_batch');
+  }
+  const [{ n }] = await stack.sql("SELECT count(*) AS n FROM audit_log WHERE user_agent LIKE 'batch-r-%'");
+  assert.equal(n, 0);
+
+  // Refused rows among accepted ones: a read that shared a batch with a refused row fails with
+  // it. Whatever the batches were, no read is served without its row, and none has a row it
+  // was refused for.
+  await stack.sql(
+    "CREATE TRIGGER refuse_batch BEFORE INSERT ON audit_log WHEN NEW.user_agent LIKE 'batch-m-r-%' BEGIN SELECT RAISE(ABORT, 'refused'); END",
+  );
+  let mixed;
+  try {
+    mixed = await Promise.all(
+      Array.from({ length: 16 }, (_, i) => {
+        const ua = i % 2 ? `batch-m-r-${i}` : `batch-m-ok-${i}`;
+        return read(ua).then((reply) => ({ ua, ...reply }));
+      }),
+    );
+  } finally {
+    await stack.sql('DROP TRIGGER refuse_batch');
+  }
+  await stack.settled();
+  // A request's rows by user agent: an allowed read's row, or the row of its refusal.
+  const rows = new Map(
+    (await stack.sql("SELECT user_agent, decision, status FROM audit_log WHERE user_agent LIKE 'batch-m-%'")).map((r) => [
+      r.user_agent,
+      r,
+    ]),
+  );
+  for (const { ua, status, body } of mixed) {
+    if (ua.startsWith('batch-m-r-')) assert.equal(status, 503, ua);
+    if (status === 200) {
+      assert.equal(body, BODY);
+      assert.deepEqual(rows.get(ua), { user_agent: ua, decision: 'allowed', status: 200 }, `${ua} was served without its row`);
+    } else {
+      assert.equal(status, 503, ua);
+      assert.equal(JSON.parse(body).error.code, 'audit_unavailable');
+      // No row says it was allowed: it has none, or (if D1 took that one) the refusal's.
+      const row = rows.get(ua);
+      if (row) assert.deepEqual(row, { user_agent: ua, decision: 'audit_unavailable', status: 503 });
+    }
+  }
+  // Once D1 takes rows again, so does the gatekeeper, without a restart.
+  assert.deepEqual(await read('batch-after'), { status: 200, body: BODY });
+});
+
+test('an outcome whose row does not exist writes nothing', async () => {
+  const [{ id }] = await stack.sql('SELECT max(id) + 1000 AS id FROM audit_log');
+  await stack.sql(
+    `INSERT INTO audit_log (id, time_ms, request_id, bucket, decision, status) VALUES (${id}, 0, 'ghost', 'b', 'allowed', 200) ON CONFLICT (id) DO UPDATE SET status = excluded.status`,
+  );
+  const [{ n }] = await stack.sql(`SELECT count(*) AS n FROM audit_log WHERE id = ${id} OR request_id = 'ghost'`);
+  assert.equal(n, 0);
+});
