@@ -19,8 +19,8 @@
 //! - Taking the lead is itself a promise settled by the previous leader, so every batch is sent
 //!   from the context of a request whose row is in it.
 //!
-//! If a leader never settles (its request was torn down), the lead is taken over once it is
-//! older than [`DEADLINE`].
+//! If a request given the lead was torn down before sending its batch, a waiting request takes
+//! the lead over after [`HANDOVER`]; if a batch goes unanswered, after [`DEADLINE`].
 
 use std::cell::RefCell;
 use std::time::Duration;
@@ -42,6 +42,11 @@ const DEADLINE: Duration = Duration::from_secs(10);
 /// How long an outcome, which no caller waits for, waits for a batch to ride before sending one
 /// of its own: long enough to meet the next request under any steady traffic.
 const LINGER: Duration = Duration::from_millis(100);
+
+/// How soon a request given the lead must send its batch. A request is given the lead by
+/// settling its promise; if it was torn down meanwhile (its caller went away), it never sends,
+/// and a waiting request takes the lead over after this long.
+const HANDOVER: Duration = Duration::from_secs(1);
 
 /// What a waiting request's promise is resolved with when it is to lead the next batch. A row's
 /// id is never negative.
@@ -100,21 +105,32 @@ struct Queue {
 /// The batch in flight.
 struct Lead {
     generation: u64,
+    /// When the lead was taken or handed on, or when its batch was sent.
     since_ms: u64,
+    /// Whether its batch has been sent.
+    sending: bool,
+}
+
+impl Lead {
+    /// A lead is given up for lost if its request has not sent its batch within [`HANDOVER`]
+    /// (it was torn down before it could), or if its batch is unanswered after [`DEADLINE`].
+    fn lost(&self, now_ms: u64) -> bool {
+        let limit = if self.sending { DEADLINE } else { HANDOVER };
+        now_ms.saturating_sub(self.since_ms) >= millis(limit)
+    }
 }
 
 impl Queue {
-    /// Takes the lead if nobody holds it, or if its holder is older than [`DEADLINE`].
+    /// Takes the lead if nobody holds it, or if it was lost.
     fn claim(&mut self, now_ms: u64) -> Option<u64> {
-        if let Some(lead) = &self.lead
-            && now_ms.saturating_sub(lead.since_ms) < millis(DEADLINE)
-        {
+        if self.lead.as_ref().is_some_and(|l| !l.lost(now_ms)) {
             return None;
         }
         let generation = self.lead.as_ref().map_or(0, |l| l.generation) + 1;
         self.lead = Some(Lead {
             generation,
             since_ms: now_ms,
+            sending: false,
         });
         Some(generation)
     }
@@ -172,13 +188,19 @@ pub(super) async fn submit(
     }
     let mut lingering = linger;
     loop {
-        let wait = if lingering {
-            LINGER
-        } else {
-            DEADLINE.saturating_sub(Duration::from_millis(
-                Date::now().as_millis().saturating_sub(started),
-            ))
+        let elapsed = Duration::from_millis(Date::now().as_millis().saturating_sub(started));
+        let Some(left) = DEADLINE.checked_sub(elapsed).filter(|d| !d.is_zero()) else {
+            QUEUE.with(|q| {
+                let mut q = q.borrow_mut();
+                if let Some(at) = q.position(ticket) {
+                    q.waiting.remove(at);
+                }
+            });
+            worker::console_error!("no audit batch answered within {DEADLINE:?}; failing");
+            return Err(Error::audit_unavailable());
         };
+        // Wake now and then: to lead once lingering is over, or if the lead was lost.
+        let wait = left.min(if lingering { LINGER } else { HANDOVER });
         let settled = JsFuture::from(waiting.clone());
         let timer = Delay::from(wait);
         match select(settled, timer).await {
@@ -202,7 +224,7 @@ pub(super) async fn submit(
                 return Ok(value.as_f64().filter(|v| *v > UNCHANGED).map(id_from_f64));
             }
             Either::Left((Err(_), _)) => return Err(Error::audit_unavailable()),
-            Either::Right(((), _)) if lingering => {
+            Either::Right(((), _)) => {
                 lingering = false;
                 let lead = QUEUE.with(|q| {
                     let mut q = q.borrow_mut();
@@ -212,16 +234,6 @@ pub(super) async fn submit(
                 if let Some(generation) = lead {
                     lead_batch(host, env, generation);
                 }
-            }
-            Either::Right(((), _)) => {
-                QUEUE.with(|q| {
-                    let mut q = q.borrow_mut();
-                    if let Some(at) = q.position(ticket) {
-                        q.waiting.remove(at);
-                    }
-                });
-                worker::console_error!("no audit batch answered within {DEADLINE:?}; failing");
-                return Err(Error::audit_unavailable());
             }
         }
     }
@@ -248,6 +260,10 @@ fn lead_batch(host: Host<'_>, env: &Env, generation: u64) {
 async fn flush(env: &Env, generation: u64) {
     let waiters: Vec<Waiter> = QUEUE.with(|q| {
         let mut q = q.borrow_mut();
+        if let Some(lead) = q.lead.as_mut().filter(|l| l.generation == generation) {
+            lead.sending = true;
+            lead.since_ms = Date::now().as_millis();
+        }
         let n = q.waiting.len().min(MAX_ENTRIES);
         q.waiting.drain(..n).collect()
     });
@@ -276,6 +292,7 @@ async fn flush(env: &Env, generation: u64) {
                 next.settle.resolve(LEAD);
                 if let Some(lead) = q.lead.as_mut() {
                     lead.since_ms = Date::now().as_millis();
+                    lead.sending = false;
                 }
             }
             None => q.lead = None,

@@ -152,3 +152,24 @@ test('an outcome whose row does not exist writes nothing', async () => {
   const [{ n }] = await stack.sql(`SELECT count(*) AS n FROM audit_log WHERE id = ${id} OR request_id = 'ghost'`);
   assert.equal(n, 0);
 });
+
+test('callers that hang up while their rows are written fail no one else', async () => {
+  await quiet();
+  const hangUps = Array.from({ length: 24 }, (_, i) => {
+    const controller = new AbortController();
+    const sent = fetch(`${stack.url}/objects/${OBJECT}`, {
+      signal: controller.signal,
+      headers: { authorization: `Bearer ${grant}`, 'cf-connecting-ip': '198.51.100.7', 'user-agent': `batch-h-${i}` },
+    }).then((res) => res.text()).catch(() => 'hung up');
+    setTimeout(() => controller.abort(), 1 + (i % 8));
+    return sent;
+  });
+  const others = Array.from({ length: 24 }, (_, i) => read(`batch-o-${i}`));
+  await Promise.all(hangUps);
+  for (const reply of await Promise.all(others)) assert.deepEqual(reply, { status: 200, body: BODY });
+  // And afterwards, too.
+  assert.deepEqual(await read('batch-o-after'), { status: 200, body: BODY });
+  await stack.settled().catch(() => {});
+  const rows = await stack.sql("SELECT count(*) AS n FROM audit_log WHERE user_agent LIKE 'batch-o-%' AND status = 200");
+  assert.equal(rows[0].n, 25);
+});
