@@ -8,10 +8,10 @@
 
 use ed25519_compact::{KeyPair, Seed};
 use hmac::{Hmac, KeyInit, Mac};
+use pasetors::Public;
 use pasetors::keys::{AsymmetricPublicKey, AsymmetricSecretKey};
 use pasetors::token::UntrustedToken;
 use pasetors::version4::{PublicToken, V4};
-use pasetors::Public;
 use sha2::{Digest, Sha256};
 use wasm_bindgen::prelude::wasm_bindgen;
 
