@@ -17,6 +17,7 @@ process.env.CLOUDFLARE_CF_FETCH_ENABLED = 'false';
 
 const { AwsClient } = await import('aws4fetch');
 const stack = await import('../scripts/lib/stack.mjs');
+const { streaming } = await import('./stream.mjs');
 const { ROOT, LOCAL, CLI, freePort, keygen, mintGrant, startGarage, garageSettings, startMiniflare, startStack, start, stopProcess, waitFor, statements } = stack;
 const run = promisify(execFile);
 
@@ -27,12 +28,16 @@ const { values: opts } = parseArgs({
     warmup: { type: 'string', default: '0.5' },
     // `a` (Miniflare), `b` (wrangler dev), or both: one alone is for a quick comparison.
     setups: { type: 'string', default: 'a,b' },
+    // The object read whole to measure streaming throughput in setup (a), in MiB (0: skip it).
+    'stream-mib': { type: 'string', default: '128' },
     // Requests sent in the separate pass that counts D1 statements (0: skip it).
     'trace-requests': { type: 'string', default: '400' },
     out: { type: 'string' },
   },
 });
 const ROUNDS = Number(opts.rounds);
+const STREAM_MIB = Number(opts['stream-mib']);
+const STREAM_OBJECT = 'reports/bench-stream.bin';
 const SECONDS = Number(opts.seconds);
 const WARMUP = Number(opts.warmup);
 const SETUPS = ['a', 'b'].filter((s) => opts.setups.split(',').includes(s));
@@ -144,11 +149,11 @@ const cleanup = async () => {
   rmSync(state, { recursive: true, force: true });
 };
 
-async function putObject(garage, body) {
+async function putObject(garage, body, object = OBJECT) {
   const aws = new AwsClient({ accessKeyId: garage.accessKey, secretAccessKey: garage.secretKey, service: 's3', region: garage.region });
-  const res = await aws.fetch(`${garage.url}/${LOCAL.bucket}/${OBJECT}`, { method: 'PUT', body });
+  const res = await aws.fetch(`${garage.url}/${LOCAL.bucket}/${object}`, { method: 'PUT', body });
   if (!res.ok) throw new Error(`PUT to garage: ${res.status} ${await res.text()}`);
-  const signed = await aws.sign(`${garage.url}/${LOCAL.bucket}/${OBJECT}?X-Amz-Expires=3600`, { method: 'GET', aws: { signQuery: true } });
+  const signed = await aws.sign(`${garage.url}/${LOCAL.bucket}/${object}?X-Amz-Expires=3600`, { method: 'GET', aws: { signQuery: true } });
   return signed.url;
 }
 
@@ -234,7 +239,14 @@ async function jsMiniflare(garage, key, counter) {
   const db = await mf.getD1Database('AUDIT_DB');
   await applyMigrations(db);
   const url = await mf.ready;
-  return { url: new URL(`/objects/${OBJECT}`, url).href, pid: await listener(url.port), db, grant: () => mintGrant(key.file, { object: OBJECT, ttl: 900 }) };
+  return {
+    url: new URL(`/objects/${OBJECT}`, url).href,
+    pid: await listener(url.port),
+    db,
+    grant: () => mintGrant(key.file, { object: OBJECT, ttl: 900 }),
+    origin: url.origin,
+    grantFor: (object) => mintGrant(key.file, { object, ttl: 900 }),
+  };
 }
 
 /** (a) the gatekeeper in Miniflare, with the repository's own harness. */
@@ -242,7 +254,14 @@ async function gkMiniflare(garage, counter) {
   const gk = await startMiniflare({ vars: { ...garageSettings(garage), ...traceVar(counter) }, options: traceStdio(counter) });
   cleanups.push(() => gk.stop());
   const url = await gk.mf.ready;
-  return { url: new URL(`/objects/${OBJECT}`, url).href, pid: await listener(url.port), db: gk.db, grant: () => gk.grant({ object: OBJECT, ttl: 900 }) };
+  return {
+    url: new URL(`/objects/${OBJECT}`, url).href,
+    pid: await listener(url.port),
+    db: gk.db,
+    grant: () => gk.grant({ object: OBJECT, ttl: 900 }),
+    origin: url.origin,
+    grantFor: (object) => gk.grant({ object, ttl: 900 }),
+  };
 }
 
 /** (b) the gatekeeper through `wrangler dev`, with the repository's own stack. */
@@ -440,7 +459,26 @@ try {
     }
   }
 
-  report = format(results, d1, trace, (Date.now() - began) / 1000);
+  // Streaming: one large object read whole, through each worker in Miniflare and straight from S3.
+  let stream = null;
+  if (STREAM_MIB > 0 && targets.a) {
+    const size = STREAM_MIB * 2 ** 20;
+    log(`streaming: putting a ${STREAM_MIB} MiB object`);
+    const direct = await putObject(garage, randomBytes(size), STREAM_OBJECT);
+    const through = async (target) => ({
+      url: `${target.origin}/objects/${STREAM_OBJECT}`,
+      pid: target.pid,
+      headers: { authorization: `Bearer ${await target.grantFor(STREAM_OBJECT)}`, 'cf-connecting-ip': CALLER_IP, 'accept-encoding': 'identity' },
+    });
+    const streamTargets = {
+      gatekeeper: await through(targets.a.gatekeeper),
+      js: await through(targets.a.js),
+      s3: { url: direct, pid: null, headers: { 'accept-encoding': 'identity' } },
+    };
+    stream = { size, reads: 2, figures: await streaming(streamTargets, { size, reads: 2, rounds: ROUNDS, cpuMs, log }) };
+  }
+
+  report = format(results, d1, trace, (Date.now() - began) / 1000, stream);
 } finally {
   await cleanup();
 }
@@ -451,7 +489,7 @@ if (opts.out) {
   log(`written to ${opts.out}`);
 }
 
-function format(results, d1, trace, totalSeconds) {
+function format(results, d1, trace, totalSeconds, stream) {
   const f = (x, digits) => (Number.isFinite(x) ? x.toFixed(digits) : 'n/a');
   const m = (setup, worker, c, field) => median(results[setup][worker][c].map((r) => r[field]));
   const lines = [];
@@ -504,6 +542,19 @@ function format(results, d1, trace, totalSeconds) {
       const { inserts, updates, served } = d1[worker];
       lines.push(`- ${workerName(worker)}: ${f(inserts / served, 3)} rows inserted and ${f(updates / served, 3)} rows updated per request (${inserts} and ${updates} for ${served} requests)`);
     }
+  }
+  if (stream) {
+    const { gatekeeper: g, js, s3 } = stream.figures;
+    lines.push('');
+    lines.push(`Streaming in setup (a): a ${f(stream.size / 2 ** 20, 0)} MiB object read whole, ${stream.reads} reads in a row per round, median of ${ROUNDS} rounds; direct S3 is a presigned GET on the same loopback path.`);
+    lines.push('');
+    lines.push('| | MiB/s | runtime CPU ms per MiB | ÷ direct S3 MiB/s |');
+    lines.push('| --- | ---: | ---: | ---: |');
+    lines.push(`| gatekeeper (a) | ${f(g.mibps, 0)} | ${f(g.cpuMsPerMib, 2)} | ${f(g.mibps / s3.mibps, 2)}× |`);
+    lines.push(`| JS worker (a) | ${f(js.mibps, 0)} | ${f(js.cpuMsPerMib, 2)} | ${f(js.mibps / s3.mibps, 2)}× |`);
+    lines.push(`| direct S3 | ${f(s3.mibps, 0)} | n/a | 1.00× |`);
+    lines.push('');
+    lines.push(`Gatekeeper ÷ JS worker: ${f(g.mibps / js.mibps, 2)}× the MiB/s, ${f(g.cpuMsPerMib / js.cpuMsPerMib, 2)}× the CPU per MiB.`);
   }
   const failed = Object.entries(results).flatMap(([setup, ws]) => Object.entries(ws).flatMap(([w, cs]) => Object.entries(cs).map(([c, rs]) => [`${setup}/${w}/c=${c}`, rs.reduce((n, r) => n + r.failed, 0)]))).filter(([, n]) => n > 0);
   lines.push('');
