@@ -5,9 +5,11 @@
 //
 //   node bench/audit-insert.mjs [--rows N] [--rounds R] [--batch B] [--seed S]
 //
-// Defaults: 20 000 rows in 10 rounds, batches of 32 entries. Rounds alternate which database goes
-// first. Prints time per row (after / before), database bytes per row before and after, how the
-// documented queries are planned in each, and checks that they answer the same in both.
+// Defaults: 20 000 rows in 10 rounds, batches of 32 entries. Each round writes the same rows into
+// each database in turn, starting with a different one each round. Prints time and workerd CPU
+// per row (after / before), database bytes per row before and after, how the documented queries
+// are planned in each, and checks that they answer the same in both. A third database without any
+// index of audit_log shows, for scale, what all the indexes cost.
 
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
@@ -183,10 +185,11 @@ function requests(w, count, startMs) {
 /**
  * Writes one round's requests into `db` in batches of BATCH entries, as the Worker's group commit
  * does: each batch carries the outcomes of the rows the previous batch inserted, then new rows.
- * Returns the milliseconds it took.
+ * Returns the milliseconds it took, and the milliseconds of workerd CPU time.
  */
-async function writeRound(db, reqs) {
+async function writeRound(db, reqs, pid) {
   const statement = db.prepare(BATCH_SQL);
+  const cpuStarted = cpuMs(pid);
   const started = performance.now();
   let next = 0;
   let outcomes = [];
@@ -206,7 +209,7 @@ async function writeRound(db, reqs) {
       if (req.outcome) outcomes.push({ ...req.record, ...req.outcome, id: fresh[i] });
     });
   }
-  return performance.now() - started;
+  return { ms: performance.now() - started, cpu: cpuMs(pid) - cpuStarted };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -230,6 +233,28 @@ async function size(db) {
   return meta.size_after;
 }
 
+// CPU time of the workerd process Miniflare started, which runs local D1 (SQLite) in-process:
+// utime + stime from /proc/<pid>/stat. It counts only the runtime's work, so it is less swayed
+// than wall time by other processes on a shared machine.
+const TICK_MS = 1000 / Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
+function workerdPid() {
+  for (const entry of readdirSync('/proc').filter((e) => /^\d+$/.test(e))) {
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (stat.includes('(workerd)') && Number(fields[1]) === process.pid) return Number(entry);
+    } catch {
+      // The process ended while being read.
+    }
+  }
+  throw new Error('the workerd process Miniflare started was not found');
+}
+function cpuMs(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * TICK_MS; // fields 14 and 15 of stat(5)
+}
+
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
@@ -240,46 +265,54 @@ const mf = new Miniflare({
   modules: true,
   script: 'export default { fetch() { return new Response(null, { status: 404 }); } };',
   compatibilityDate: '2026-04-20',
-  d1Databases: { BEFORE: 'audit-before', AFTER: 'audit-after' },
+  d1Databases: { BEFORE: 'audit-before', AFTER: 'audit-after', BARE: 'audit-bare' },
   d1Persist: join(dir, 'd1'),
 });
 try {
-  const before = await mf.getD1Database('BEFORE');
-  const after = await mf.getD1Database('AFTER');
   const previous = String(Number(MEASURED) - 1).padStart(4, '0');
-  const dbs = {
-    before: { db: before, migrations: await migrate(before, previous), ms: 0, rounds: [] },
-    after: { db: after, migrations: await migrate(after, MEASURED), ms: 0, rounds: [] },
-  };
   const indexes = async (db) =>
-    (await db.prepare("SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'audit_log' AND sql IS NOT NULL ORDER BY name").all()).results;
-  for (const [name, d] of Object.entries(dbs)) {
-    log(`${name}: migrations ${d.migrations[0]}–${d.migrations.at(-1)}; audit_log indexes: ${(await indexes(d.db)).map((i) => i.name).join(', ')}`);
-  }
+    (await db.prepare("SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'audit_log' AND sql IS NOT NULL ORDER BY name").all()).results.map((r) => r.name);
+  // A third database, for scale: the same schema as "after" without any index of audit_log, so
+  // that what all the indexes cost the writes shows next to what the change saves.
+  const bare = await mf.getD1Database('BARE');
+  await migrate(bare, MEASURED);
+  for (const name of await indexes(bare)) await bare.prepare(`DROP INDEX ${name}`).run();
+  const dbs = {
+    before: { db: await mf.getD1Database('BEFORE'), ms: 0, cpu: 0, ratios: [], cpuRatios: [] },
+    after: { db: await mf.getD1Database('AFTER'), ms: 0, cpu: 0, ratios: [], cpuRatios: [] },
+    bare: { db: bare, ms: 0, cpu: 0, ratios: [], cpuRatios: [] },
+  };
+  await migrate(dbs.before.db, previous);
+  await migrate(dbs.after.db, MEASURED);
+  for (const [name, d] of Object.entries(dbs)) log(`${name}: audit_log indexes: ${(await indexes(d.db)).join(', ') || 'none'}`);
+  const names = Object.keys(dbs);
 
   const w = world(rng(SEED));
   // Rows are dated up to now, so that the views of the last 24 hours have rows to answer from.
   const startMs = Date.now() - ROWS * 21;
   // A warm-up round, not timed, so that the first timed round does not pay for first use.
   const warm = requests(w, Math.min(1000, ROWS), startMs - 1_000_000);
-  await writeRound(before, warm);
-  await writeRound(after, warm);
+  const pid = workerdPid();
+  for (const d of Object.values(dbs)) await writeRound(d.db, warm, pid);
   let time = startMs;
   const perRound = Math.ceil(ROWS / ROUNDS);
-  const ratios = [];
+  const loadBefore = readFileSync('/proc/loadavg', 'utf8').trim();
   for (let round = 0; round < ROUNDS; round++) {
     const reqs = requests(w, Math.min(perRound, ROWS - round * perRound), time);
     time = reqs.at(-1).record.time_ms;
-    const order = round % 2 === 0 ? ['before', 'after'] : ['after', 'before'];
-    const ms = {};
-    for (const name of order) ms[name] = await writeRound(dbs[name].db, reqs);
-    for (const name of order) {
-      dbs[name].ms += ms[name];
-      dbs[name].rounds.push(ms[name]);
+    // Each round starts with the next database, so that none is always first or last.
+    const order = names.map((_, i) => names[(i + round) % names.length]);
+    const r = {};
+    for (const name of order) r[name] = await writeRound(dbs[name].db, reqs, pid);
+    for (const name of names) {
+      dbs[name].ms += r[name].ms;
+      dbs[name].cpu += r[name].cpu;
+      dbs[name].ratios.push(r[name].ms / r.before.ms);
+      dbs[name].cpuRatios.push(r[name].cpu / r.before.cpu);
     }
-    ratios.push(ms.after / ms.before);
-    log(`round ${round + 1}/${ROUNDS}: ${reqs.length} rows, after / before ${(ms.after / ms.before).toFixed(3)} (${order[0]} first)`);
+    log(`round ${round + 1}/${ROUNDS}: ${reqs.length} rows; / before: after time ${dbs.after.ratios.at(-1).toFixed(3)} CPU ${dbs.after.cpuRatios.at(-1).toFixed(3)}, bare time ${dbs.bare.ratios.at(-1).toFixed(3)} CPU ${dbs.bare.cpuRatios.at(-1).toFixed(3)} (${order.join(', ')})`);
   }
+  const loadAfter = readFileSync('/proc/loadavg', 'utf8').trim();
 
   const rows = {};
   const bytes = {};
@@ -287,9 +320,10 @@ try {
     rows[name] = (await d.db.prepare('SELECT count(*) AS n FROM audit_log').first()).n;
     bytes[name] = await size(d.db);
   }
-  if (rows.before !== rows.after) throw new Error(`the databases hold ${rows.before} and ${rows.after} rows`);
+  if (new Set(Object.values(rows)).size !== 1) throw new Error(`the databases hold different numbers of rows: ${JSON.stringify(rows)}`);
 
-  // The same rows must give the same answers, to every query docs/audit.md documents.
+  // The same rows must give the same answers, before and after, to every query docs/audit.md
+  // documents.
   const doc = readFileSync(join(ROOT, 'docs/audit.md'), 'utf8');
   const queries = [...doc.matchAll(/^npx wrangler d1 execute AUDIT_DB --remote --command "(SELECT .+)"$/gm)].map((m) => m[1]);
   queries.push('SELECT * FROM user_activity', 'SELECT * FROM top_callers_24h', 'SELECT * FROM denied_last_24h');
@@ -297,7 +331,7 @@ try {
   for (const sql of queries) {
     const answers = [];
     const plan = [];
-    for (const d of Object.values(dbs)) {
+    for (const d of [dbs.before, dbs.after]) {
       answers.push(JSON.stringify((await d.db.prepare(sql).all()).results));
       const steps = (await d.db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all()).results;
       plan.push(steps.map((s) => s.detail).filter((s) => /audit_log|TEMP B-TREE/.test(s)).join('; '));
@@ -307,11 +341,16 @@ try {
     plans.push({ sql, before: plan[0], after: plan[1] });
   }
 
-  const timeRatio = dbs.after.ms / dbs.before.ms;
-  console.log(`audit_log inserts, ${ROWS} timed rows (+${warm.length} warm-up) in ${ROUNDS} alternating rounds, batches of ${BATCH}, seed ${SEED}`);
-  console.log(`before: migrations up to ${previous}; after: up to ${MEASURED}`);
-  console.log(`time per row, after / before: ${timeRatio.toFixed(3)} (total); per round median ${median(ratios).toFixed(3)}, min ${Math.min(...ratios).toFixed(3)}, max ${Math.max(...ratios).toFixed(3)}`);
-  console.log(`database bytes per row: before ${(bytes.before / rows.before).toFixed(1)}, after ${(bytes.after / rows.after).toFixed(1)} (after / before ${(bytes.after / bytes.before).toFixed(3)}; ${rows.before} rows)`);
+  const spread = (xs) => `per round median ${median(xs).toFixed(3)}, min ${Math.min(...xs).toFixed(3)}, max ${Math.max(...xs).toFixed(3)}`;
+  console.log(`audit_log writes: ${ROWS} rows (+${warm.length} warm-up, not timed) in ${ROUNDS} rounds, batches of ${BATCH} entries, seed ${SEED}`);
+  console.log(`before: migrations up to ${previous}; after: up to ${MEASURED}; bare: "after" without any index of audit_log`);
+  for (const name of ['after', 'bare']) {
+    const d = dbs[name];
+    console.log(`${name} / before, time per row: ${(d.ms / dbs.before.ms).toFixed(3)} (all rounds; ${spread(d.ratios)})`);
+    console.log(`${name} / before, workerd CPU per row: ${(d.cpu / dbs.before.cpu).toFixed(3)} (all rounds; ${spread(d.cpuRatios)})`);
+  }
+  console.log(`database bytes per row: ${names.map((n) => `${n} ${(bytes[n] / rows[n]).toFixed(1)}`).join(', ')} (after / before ${(bytes.after / bytes.before).toFixed(3)}; ${rows.before} rows)`);
+  console.log(`/proc/loadavg before the timed rounds: ${loadBefore}; after: ${loadAfter}`);
   console.log('documented queries: same answers before and after; plans (audit_log steps):');
   for (const p of plans) {
     console.log(`- ${p.sql}`);
