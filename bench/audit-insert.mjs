@@ -1,7 +1,7 @@
 // What the indexes of audit_log cost the Worker's writes: the same rows written, the way the
-// Worker writes them, into two local D1 databases (Miniflare's, the SQLite that `wrangler dev`
-// runs): one with the migrations before 0011_audit_indexes.sql, one with it. docs/benchmarks.md,
-// "Audit inserts and indexes", explains what is measured and shows a run's figures.
+// Worker writes them, into local D1 databases (Miniflare's, the SQLite that `wrangler dev` runs):
+// one with the migrations before 0011_audit_indexes.sql, one with it. docs/benchmarks.md,
+// "Audit inserts and indexes", explains what is measured and shows the figures of three runs.
 //
 //   node bench/audit-insert.mjs [--rows N] [--rounds R] [--batch B] [--seed S]
 //
