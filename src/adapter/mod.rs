@@ -169,7 +169,7 @@ async fn serve(
         .is_some_and(|i| i.operation.is_write());
     if is_write {
         let spend = replay::spend(&decision.grants, gatekeeper.clock_skew());
-        trail.begin_write(spend).await?;
+        trail.begin_write(&spend).await?;
     }
     let body = match &decision.upload {
         Some(upload) => Some(convert::fixed_length_body(request, upload.length)?),
