@@ -25,7 +25,7 @@ pub const MAX_ROWS_PER_SEAL: i64 = 50_000;
 pub const MAX_ROWS_PER_PURGE: i64 = 50_000;
 
 /// Rows read from D1 per query while sealing.
-const PAGE: i64 = 1_000;
+pub(crate) const PAGE: i64 = 1_000;
 
 pub(crate) const MS_PER_DAY: i64 = 86_400_000;
 
