@@ -2,6 +2,8 @@
 //! backlog lasts, each scheduled after the last, and never past its budget of D1 calls, rows read
 //! and time.
 
+#![allow(clippy::unwrap_used)]
+
 use s3_gatekeeper::seal::{
     Budget, MAX_ROWS_PER_PURGE, MAX_ROWS_PER_SEAL, QUERIES_PER_PURGE, QUERIES_PER_SEAL, Run,
 };
@@ -35,7 +37,10 @@ fn the_first_seal_is_always_made_at_the_runs_time() {
     let run = Run::new(none, T, T + 5);
     assert_eq!(run.next_seal(T + 5), Some(T));
     // Scheduled ahead of the clock too (a test, or a clock behind): one seal, as before.
-    assert_eq!(Run::new(Budget::CRON, T, T - 60_000).next_seal(T - 60_000), Some(T));
+    assert_eq!(
+        Run::new(Budget::CRON, T, T - 60_000).next_seal(T - 60_000),
+        Some(T)
+    );
 }
 
 #[test]
@@ -49,7 +54,10 @@ fn a_backlog_is_sealed_in_several_seals_each_a_millisecond_after_the_last() {
         now += 500;
     }
     assert!(times.len() > 1, "{times:?}");
-    assert_eq!(times, (0..).map(|k| T + k).take(times.len()).collect::<Vec<_>>());
+    assert_eq!(
+        times,
+        (0..).map(|k| T + k).take(times.len()).collect::<Vec<_>>()
+    );
     // Stopped by the budget, with room for retention.
     assert!(run.queries() + QUERIES_PER_PURGE <= Budget::CRON.queries);
     assert!(run.rows() <= Budget::CRON.rows);
@@ -74,7 +82,14 @@ fn the_query_budget_stops_a_run_before_d1s_limit() {
     assert_eq!(seals, 3);
     assert!(run.queries() + QUERIES_PER_PURGE <= budget.queries);
     // One call fewer and the third seal no longer fits.
-    let mut run = Run::new(Budget { queries: budget.queries - 1, ..budget }, T, T);
+    let mut run = Run::new(
+        Budget {
+            queries: budget.queries - 1,
+            ..budget
+        },
+        T,
+        T,
+    );
     let mut seals = 0;
     while run.next_seal(T + 1000).is_some() {
         seal(&mut run, true, FULL, T, T);
@@ -194,5 +209,8 @@ fn the_cost_of_a_seal_is_counted_as_the_adapter_makes_it() {
     let cron = Budget::CRON;
     assert!(cron.queries <= 500);
     assert!(cron.queries >= 4 * QUERIES_PER_SEAL + QUERIES_PER_PURGE);
-    assert!(cron.millis <= 20_000, "well inside the default 30 s of CPU time");
+    assert!(
+        cron.millis <= 20_000,
+        "well inside the default 30 s of CPU time"
+    );
 }

@@ -8,8 +8,8 @@
 //! half-made is finished first by the next run. The adapter counts what it spends and asks
 //! [`Run`] before each step; the time is passed in.
 
-use crate::seal::{MAX_ROWS_PER_PURGE, MAX_ROWS_PER_SEAL};
 use crate::seal::sealer::PAGE;
+use crate::seal::{MAX_ROWS_PER_PURGE, MAX_ROWS_PER_SEAL};
 
 /// What one cron run may spend.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
