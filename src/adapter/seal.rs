@@ -69,10 +69,10 @@ pub(super) async fn run(
         let claimed = prepare(&db, sealer.claim(seal_ms))?.run().await?;
         run.count(0);
         let claimed = claimed.meta()?.and_then(|m| m.changes) == Some(1);
-        // Finishes this claim, or the one that kept it from being made (another run's, which
-        // this run may finish as well: both write the same seal).
         // No honest claim is scheduled after both this run and the clock.
         let latest_ms = scheduled_ms.max(clock());
+        // Finishes this claim, or the one that kept it from being made (another run's, which
+        // this run may finish as well: both write the same seal).
         let ids = finish_pending(&db, sealer, &mut run, latest_ms).await?;
         run.sealed(began, claimed, ids.unwrap_or(0), clock());
     }
