@@ -2,7 +2,7 @@
 // (bench/js-worker/), both in front of one garage on loopback serving one 1 KiB object.
 // docs/benchmarks.md explains what is measured and why. Run it with bench/run, which builds first.
 //
-//   node bench/run.mjs [--rounds N] [--seconds S] [--out FILE]
+//   node bench/run.mjs [--rounds N] [--seconds S] [--warmup S] [--setups a,b] [--trace-requests N] [--out FILE]
 
 import { execFile } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -17,6 +17,7 @@ process.env.CLOUDFLARE_CF_FETCH_ENABLED = 'false';
 
 const { AwsClient } = await import('aws4fetch');
 const stack = await import('../scripts/lib/stack.mjs');
+const { streaming } = await import('./stream.mjs');
 const { ROOT, LOCAL, CLI, freePort, keygen, mintGrant, startGarage, garageSettings, startMiniflare, startStack, start, stopProcess, waitFor, statements } = stack;
 const run = promisify(execFile);
 
@@ -25,12 +26,23 @@ const { values: opts } = parseArgs({
     rounds: { type: 'string', default: '3' },
     seconds: { type: 'string', default: '10' },
     warmup: { type: 'string', default: '0.5' },
+    // `a` (Miniflare), `b` (wrangler dev), or both: one alone is for a quick comparison.
+    setups: { type: 'string', default: 'a,b' },
+    // The object read whole to measure streaming throughput in setup (a), in MiB (0: skip it).
+    'stream-mib': { type: 'string', default: '128' },
+    // Requests sent in the separate pass that counts D1 statements (0: skip it).
+    'trace-requests': { type: 'string', default: '400' },
     out: { type: 'string' },
   },
 });
 const ROUNDS = Number(opts.rounds);
+const STREAM_MIB = Number(opts['stream-mib']);
+const STREAM_OBJECT = 'reports/bench-stream.bin';
 const SECONDS = Number(opts.seconds);
 const WARMUP = Number(opts.warmup);
+const SETUPS = ['a', 'b'].filter((s) => opts.setups.split(',').includes(s));
+if (SETUPS.length === 0) throw new Error('--setups: a, b or a,b');
+const TRACE_REQUESTS = Number(opts['trace-requests']);
 // Direct S3 serves tens of thousands of requests a second: a fifth of the time is plenty.
 const DIRECT_SECONDS = Math.max(1, SECONDS / 5);
 const CONCURRENCY = [16, 32];
@@ -42,7 +54,7 @@ const log = (...a) => console.error(`[bench ${new Date().toISOString().slice(11,
 // The load client: `concurrency` loops, each on its own keep-alive connection, each sending the
 // next request as soon as the previous reply's body has been read.
 
-async function load(url, headers, { concurrency, seconds }) {
+async function load(url, headers, { concurrency, seconds = Infinity, requests = Infinity }) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency, maxFreeSockets: concurrency });
   const target = new URL(url);
   const get = () =>
@@ -64,9 +76,11 @@ async function load(url, headers, { concurrency, seconds }) {
   const failures = new Map();
   const started = performance.now();
   const end = started + seconds * 1000;
+  let sent = 0;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
-      while (performance.now() < end) {
+      while (performance.now() < end && sent < requests) {
+        sent += 1;
         const t0 = performance.now();
         const { status, bytes } = await get();
         const t1 = performance.now();
@@ -135,23 +149,54 @@ const cleanup = async () => {
   rmSync(state, { recursive: true, force: true });
 };
 
-async function putObject(garage, body) {
+async function putObject(garage, body, object = OBJECT) {
   const aws = new AwsClient({ accessKeyId: garage.accessKey, secretAccessKey: garage.secretKey, service: 's3', region: garage.region });
-  const res = await aws.fetch(`${garage.url}/${LOCAL.bucket}/${OBJECT}`, { method: 'PUT', body });
+  const res = await aws.fetch(`${garage.url}/${LOCAL.bucket}/${object}`, { method: 'PUT', body });
   if (!res.ok) throw new Error(`PUT to garage: ${res.status} ${await res.text()}`);
-  const signed = await aws.sign(`${garage.url}/${LOCAL.bucket}/${OBJECT}?X-Amz-Expires=3600`, { method: 'GET', aws: { signQuery: true } });
+  const signed = await aws.sign(`${garage.url}/${LOCAL.bucket}/${object}?X-Amz-Expires=3600`, { method: 'GET', aws: { signQuery: true } });
   return signed.url;
 }
 
 /** The JS worker's settings, for Miniflare's bindings and for wrangler dev's env file. */
-function jsSettings(garage, key) {
+function jsSettings(garage, key, trace) {
   return {
+    ...traceVar(trace),
     GATEKEEPER_ID: LOCAL.audience,
     S3_BUCKET: LOCAL.bucket,
     VENDOR_KEYS: JSON.stringify([{ id: key.id, public: key.public }]),
     ...garageSettings(garage),
   };
 }
+
+// ---------------------------------------------------------------------------------------------
+// D1 work per request. With the var `AUDIT_TRACE` set to "on", each worker logs one line per D1
+// call it makes: `s3gk-d1 statements=<n> transactions=1` (a batch of n statements is one
+// transaction). The lines are counted in a separate pass, on workers started for it, so that the
+// logging does not cost CPU in the timed rounds, which run with the trace off.
+
+const traceVar = (trace) => (trace ? { AUDIT_TRACE: 'on' } : {});
+const TRACE_LINE = /s3gk-d1 statements=(\d+) transactions=(\d+)/g;
+
+/** A sink for a runtime's output that tallies the trace lines in it. */
+function traceCounter() {
+  const counts = { lines: 0, statements: 0, transactions: 0 };
+  let rest = '';
+  const feed = (chunk) => {
+    const text = rest + chunk.toString();
+    const cut = text.lastIndexOf('\n');
+    rest = cut < 0 ? text : text.slice(cut + 1);
+    for (const m of (cut < 0 ? '' : text.slice(0, cut)).matchAll(TRACE_LINE)) {
+      counts.lines += 1;
+      counts.statements += Number(m[1]);
+      counts.transactions += Number(m[2]);
+    }
+  };
+  return { counts, feed, snapshot: () => ({ ...counts }) };
+}
+
+/** Miniflare's option that hands the runtime's stdout and stderr to `counter` (with a trace). */
+const traceStdio = (counter) =>
+  counter ? { handleRuntimeStdio: (stdout, stderr) => { stdout.on('data', counter.feed); stderr.on('data', counter.feed); } } : {};
 
 async function bundleJsWorker() {
   const esbuild = await import('esbuild');
@@ -177,36 +222,55 @@ async function applyMigrations(db) {
 }
 
 /** (a) the JS worker in Miniflare: workerd without wrangler dev's proxy. */
-async function jsMiniflare(garage, key) {
+async function jsMiniflare(garage, key, counter) {
   const { Miniflare } = await import('miniflare');
   const scriptPath = await bundleJsWorker();
   const mf = new Miniflare({
+    ...traceStdio(counter),
     modules: true,
     scriptPath,
     modulesRoot: dirname(scriptPath),
     compatibilityDate: '2026-04-20',
     d1Databases: ['AUDIT_DB'],
-    d1Persist: join(state, 'js-mf-d1'),
-    bindings: { S3_REGION: garage.region, ...jsSettings(garage, key) },
+    d1Persist: join(state, counter ? 'js-mf-d1-trace' : 'js-mf-d1'),
+    bindings: { S3_REGION: garage.region, ...jsSettings(garage, key, counter) },
   });
   cleanups.push(() => mf.dispose().catch(() => {}));
   const db = await mf.getD1Database('AUDIT_DB');
   await applyMigrations(db);
   const url = await mf.ready;
-  return { url: new URL(`/objects/${OBJECT}`, url).href, pid: await listener(url.port), db, grant: () => mintGrant(key.file, { object: OBJECT, ttl: 900 }) };
+  return {
+    url: new URL(`/objects/${OBJECT}`, url).href,
+    pid: await listener(url.port),
+    db,
+    grant: () => mintGrant(key.file, { object: OBJECT, ttl: 900 }),
+    origin: url.origin,
+    grantFor: (object) => mintGrant(key.file, { object, ttl: 900 }),
+  };
 }
 
 /** (a) the gatekeeper in Miniflare, with the repository's own harness. */
-async function gkMiniflare(garage) {
-  const gk = await startMiniflare({ vars: garageSettings(garage) });
+async function gkMiniflare(garage, counter) {
+  const gk = await startMiniflare({ vars: { ...garageSettings(garage), ...traceVar(counter) }, options: traceStdio(counter) });
   cleanups.push(() => gk.stop());
   const url = await gk.mf.ready;
-  return { url: new URL(`/objects/${OBJECT}`, url).href, pid: await listener(url.port), db: gk.db, grant: () => gk.grant({ object: OBJECT, ttl: 900 }) };
+  return {
+    url: new URL(`/objects/${OBJECT}`, url).href,
+    pid: await listener(url.port),
+    db: gk.db,
+    grant: () => gk.grant({ object: OBJECT, ttl: 900 }),
+    origin: url.origin,
+    grantFor: (object) => gk.grant({ object, ttl: 900 }),
+  };
 }
 
 /** (b) the gatekeeper through `wrangler dev`, with the repository's own stack. */
-async function gkWrangler(garage) {
-  const gk = await startStack({ vars: garageSettings(garage), dir: join(state, 'gk-wrangler') });
+async function gkWrangler(garage, counter) {
+  const gk = await startStack({
+    vars: { ...garageSettings(garage), ...traceVar(counter) },
+    dir: join(state, counter ? 'gk-wrangler-trace' : 'gk-wrangler'),
+    log: counter?.feed,
+  });
   cleanups.push(() => gk.stop());
   const port = Number(new URL(gk.url).port);
   const { runtime } = await wranglerRuntime(port);
@@ -214,12 +278,12 @@ async function gkWrangler(garage) {
 }
 
 /** (b) the JS worker through `wrangler dev`, as its customer would run it. */
-async function jsWrangler(garage, key) {
-  const dir = join(state, 'js-wrangler');
+async function jsWrangler(garage, key, counter) {
+  const dir = join(state, counter ? 'js-wrangler-trace' : 'js-wrangler');
   mkdirSync(dir, { recursive: true });
   const config = join(ROOT, 'bench', 'js-worker', 'wrangler.toml');
   const envFile = join(dir, 'dev.env');
-  writeFileSync(envFile, Object.entries(jsSettings(garage, key)).map(([k, v]) => `${k}='${v}'`).join('\n') + '\n');
+  writeFileSync(envFile, Object.entries(jsSettings(garage, key, counter)).map(([k, v]) => `${k}='${v}'`).join('\n') + '\n');
   const persist = join(dir, 'wrangler');
   const wranglerEnv = { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: 'true', NO_COLOR: '1' };
   const wrangler = join(ROOT, 'node_modules', '.bin', 'wrangler');
@@ -229,7 +293,7 @@ async function jsWrangler(garage, key) {
   const child = start('wrangler dev (js worker)', wrangler, [
     'dev', '--config', config, '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspector),
     '--env-file', envFile, '--persist-to', persist, '--show-interactive-dev-session=false', '--log-level', 'log',
-  ], { cwd: dir, env: wranglerEnv });
+  ], { cwd: dir, env: wranglerEnv }, counter?.feed);
   cleanups.push(() => stopProcess(child));
   const url = `http://127.0.0.1:${port}`;
   // Readiness by probing the port: wrangler's "Ready on" line can come before the runtime is.
@@ -280,6 +344,68 @@ async function measure(target, concurrency, seconds = SECONDS) {
   };
 }
 
+/**
+ * Starts the gatekeeper and the JS worker of every setup in SETUPS (with `counter`, a trace
+ * counter for each, when given), and checks that each serves the object before anything is
+ * measured. Started together; each registers its own cleanup as soon as it has something to stop,
+ * and all have settled before a failure of one stops the others.
+ */
+async function startAll(starters, counters) {
+  const jobs = SETUPS.flatMap((setup) => ['gatekeeper', 'js'].map((worker) => [setup, worker]));
+  const started = await Promise.allSettled(jobs.map(([setup, worker]) => starters[setup][worker](counters?.[setup][worker])));
+  const failure = started.find((s) => s.status === 'rejected');
+  if (failure) throw failure.reason;
+  const targets = {};
+  jobs.forEach(([setup, worker], i) => ((targets[setup] ??= {})[worker] = started[i].value));
+  for (const [setup, workers] of Object.entries(targets)) {
+    for (const [name, target] of Object.entries(workers)) {
+      const probe = await load(target.url, { authorization: `Bearer ${await target.grant()}`, 'cf-connecting-ip': CALLER_IP }, { concurrency: 1, seconds: 0.2 });
+      if (probe.ok === 0) throw new Error(`${setup}/${name} did not serve the object: ${JSON.stringify(probe.failures)}`);
+    }
+  }
+  return targets;
+}
+
+/**
+ * The separate pass that counts D1 work: every worker started afresh with `AUDIT_TRACE=on`, sent
+ * TRACE_REQUESTS reads (4 at a time), and stopped again before the timed rounds. Returns, per setup
+ * and worker, the trace lines, statements and transactions counted while those reads were served.
+ */
+async function countD1(starters) {
+  log(`D1 trace pass: ${TRACE_REQUESTS} reads per worker with AUDIT_TRACE=on`);
+  const counters = Object.fromEntries(SETUPS.map((setup) => [setup, { gatekeeper: traceCounter(), js: traceCounter() }]));
+  const mark = cleanups.length;
+  try {
+    const targets = await startAll(starters, counters);
+    const counts = {};
+    for (const setup of SETUPS) {
+      for (const worker of ['gatekeeper', 'js']) {
+        const target = targets[setup][worker];
+        const counter = counters[setup][worker];
+        const before = counter.snapshot();
+        const r = await load(target.url, { authorization: `Bearer ${await target.grant()}`, 'cf-connecting-ip': CALLER_IP }, { concurrency: 4, requests: TRACE_REQUESTS });
+        // Work in `waitUntil` lands after the replies, and the runtime's output is piped: wait
+        // until the count has not moved for a second (at most ten).
+        for (let i = 0, last = -1; i < 10 && counter.counts.lines !== last; i++) {
+          last = counter.counts.lines;
+          await new Promise((res) => setTimeout(res, 1000));
+        }
+        const after = counter.snapshot();
+        (counts[setup] ??= {})[worker] = {
+          served: r.ok + r.failed,
+          failed: r.failed,
+          ...Object.fromEntries(['lines', 'statements', 'transactions'].map((k) => [k, after[k] - before[k]])),
+        };
+        log(`trace (${setup}) ${worker}: ${JSON.stringify(counts[setup][worker])}`);
+      }
+    }
+    return counts;
+  } finally {
+    // The trace workers are stopped now; the timed workers are new ones, with the trace off.
+    for (const stop of cleanups.splice(mark).reverse()) await stop().catch((err) => log('cleanup:', err.message));
+  }
+}
+
 const began = Date.now();
 let report;
 const loadBefore = readFileSync('/proc/loadavg', 'utf8').trim();
@@ -290,23 +416,15 @@ try {
   const presigned = await putObject(garage, randomBytes(1024));
   const key = await keygen(join(state, 'js-vendor.key'));
 
-  log('starting the four workers (Miniflare and wrangler dev, gatekeeper and JS worker)');
-  // Started together; each registers its own cleanup as soon as it has something to stop, and
-  // all have settled before a failure of one stops the others.
-  const started = await Promise.allSettled([gkMiniflare(garage), jsMiniflare(garage, key), gkWrangler(garage), jsWrangler(garage, key)]);
-  const failure = started.find((s) => s.status === 'rejected');
-  if (failure) throw failure.reason;
-  const [gkA, jsA, gkB, jsB] = started.map((s) => s.value);
-  const targets = { a: { gatekeeper: gkA, js: jsA }, b: { gatekeeper: gkB, js: jsB } };
-  const direct = { url: presigned, pid: null, grant: async () => '' };
+  const starters = {
+    a: { gatekeeper: (counter) => gkMiniflare(garage, counter), js: (counter) => jsMiniflare(garage, key, counter) },
+    b: { gatekeeper: (counter) => gkWrangler(garage, counter), js: (counter) => jsWrangler(garage, key, counter) },
+  };
+  const trace = TRACE_REQUESTS > 0 ? await countD1(starters) : null;
 
-  // Every worker must answer the object before anything is timed.
-  for (const [setup, workers] of Object.entries(targets)) {
-    for (const [name, target] of Object.entries(workers)) {
-      const probe = await load(target.url, { authorization: `Bearer ${await target.grant()}`, 'cf-connecting-ip': CALLER_IP }, { concurrency: 1, seconds: 0.2 });
-      if (probe.ok === 0) throw new Error(`${setup}/${name} did not serve the object: ${JSON.stringify(probe.failures)}`);
-    }
-  }
+  log(`starting the workers of setup ${SETUPS.join(' and ')} (gatekeeper and JS worker)`);
+  const targets = await startAll(starters);
+  const direct = { url: presigned, pid: null, grant: async () => '' };
 
   const results = {}; // results[setup][worker][concurrency] = [round results]
   const record = (setup, worker, c, r) => (((results[setup] ??= {})[worker] ??= {})[c] ??= []).push(r);
@@ -318,7 +436,7 @@ try {
       record('direct', 's3', c, r);
       log(`round ${round} direct S3 c=${c}: ${r.rps.toFixed(0)} req/s p50 ${r.p50.toFixed(2)} ms p99 ${r.p99.toFixed(2)} ms`);
     }
-    for (const setup of ['a', 'b']) {
+    for (const setup of SETUPS) {
       for (const worker of order) {
         for (const c of CONCURRENCY) {
           const r = await measure(targets[setup][worker], c);
@@ -332,13 +450,35 @@ try {
   // D1 work per request, counted in the Miniflare databases (setup a) around each timed run: rows
   // inserted, and rows updated afterwards (the gatekeeper records in `body_relayed` that the
   // relay finished).
-  const d1 = {};
-  for (const worker of ['gatekeeper', 'js']) {
-    const runs = Object.values(results.a[worker]).flat().map((r) => r.d1);
-    d1[worker] = Object.fromEntries(['inserts', 'updates', 'served'].map((k) => [k, runs.reduce((n, r) => n + r[k], 0)]));
+  let d1 = null;
+  if (results.a) {
+    d1 = {};
+    for (const worker of ['gatekeeper', 'js']) {
+      const runs = Object.values(results.a[worker]).flat().map((r) => r.d1);
+      d1[worker] = Object.fromEntries(['inserts', 'updates', 'served'].map((k) => [k, runs.reduce((n, r) => n + r[k], 0)]));
+    }
   }
 
-  report = format(results, d1, (Date.now() - began) / 1000);
+  // Streaming: one large object read whole, through each worker in Miniflare and straight from S3.
+  let stream = null;
+  if (STREAM_MIB > 0 && targets.a) {
+    const size = STREAM_MIB * 2 ** 20;
+    log(`streaming: putting a ${STREAM_MIB} MiB object`);
+    const direct = await putObject(garage, randomBytes(size), STREAM_OBJECT);
+    const through = async (target) => ({
+      url: `${target.origin}/objects/${STREAM_OBJECT}`,
+      pid: target.pid,
+      headers: { authorization: `Bearer ${await target.grantFor(STREAM_OBJECT)}`, 'cf-connecting-ip': CALLER_IP, 'accept-encoding': 'identity' },
+    });
+    const streamTargets = {
+      gatekeeper: await through(targets.a.gatekeeper),
+      js: await through(targets.a.js),
+      s3: { url: direct, pid: null, headers: { 'accept-encoding': 'identity' } },
+    };
+    stream = { size, reads: 2, figures: await streaming(streamTargets, { size, reads: 2, rounds: ROUNDS, cpuMs, log }) };
+  }
+
+  report = format(results, d1, trace, (Date.now() - began) / 1000, stream);
 } finally {
   await cleanup();
 }
@@ -349,7 +489,7 @@ if (opts.out) {
   log(`written to ${opts.out}`);
 }
 
-function format(results, d1, totalSeconds) {
+function format(results, d1, trace, totalSeconds, stream) {
   const f = (x, digits) => (Number.isFinite(x) ? x.toFixed(digits) : 'n/a');
   const m = (setup, worker, c, field) => median(results[setup][worker][c].map((r) => r[field]));
   const lines = [];
@@ -358,7 +498,7 @@ function format(results, d1, totalSeconds) {
   lines.push('| setup | figure | gatekeeper | JS worker | gatekeeper / JS worker |');
   lines.push('| --- | --- | ---: | ---: | ---: |');
   const setupName = { a: '(a) Miniflare (workerd, no dev proxy)', b: '(b) wrangler dev' };
-  for (const setup of ['a', 'b']) {
+  for (const setup of SETUPS) {
     for (const c of CONCURRENCY) {
       for (const [field, label, digits] of [['rps', 'req/s', 0], ['p50', 'p50 ms', 2], ['p99', 'p99 ms', 2], ['cpuMs', 'runtime CPU ms/request', 3]]) {
         const g = m(setup, 'gatekeeper', c, field);
@@ -370,19 +510,51 @@ function format(results, d1, totalSeconds) {
   lines.push('');
   lines.push('Direct S3 (presigned GET straight to garage, same client), and how much faster it is than each worker:');
   lines.push('');
-  lines.push('| concurrency | direct S3 req/s | p50 ms | p99 ms | ÷ gatekeeper (a) | ÷ JS worker (a) | ÷ gatekeeper (b) | ÷ JS worker (b) |');
-  lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  const columns = SETUPS.flatMap((setup) => [['gatekeeper', setup], ['js', setup]]);
+  const workerName = (worker) => (worker === 'js' ? 'JS worker' : 'gatekeeper');
+  lines.push(`| concurrency | direct S3 req/s | p50 ms | p99 ms | ${columns.map(([w, setup]) => `÷ ${workerName(w)} (${setup})`).join(' | ')} |`);
+  lines.push(`| --- | ---: | ---: | ---: | ${columns.map(() => '---:').join(' | ')} |`);
   for (const c of CONCURRENCY) {
     const s = m('direct', 's3', c, 'rps');
     const ratio = (setup, worker) => `${f(s / m(setup, worker, c, 'rps'), 1)}×`;
-    lines.push(`| ${c} | ${f(s, 0)} | ${f(m('direct', 's3', c, 'p50'), 2)} | ${f(m('direct', 's3', c, 'p99'), 2)} | ${ratio('a', 'gatekeeper')} | ${ratio('a', 'js')} | ${ratio('b', 'gatekeeper')} | ${ratio('b', 'js')} |`);
+    lines.push(`| ${c} | ${f(s, 0)} | ${f(m('direct', 's3', c, 'p50'), 2)} | ${f(m('direct', 's3', c, 'p99'), 2)} | ${columns.map(([w, setup]) => ratio(setup, w)).join(' | ')} |`);
   }
-  lines.push('');
-  lines.push('D1 writes per request in setup (a), counted in the audit table before and after each timed run:');
-  lines.push('');
-  for (const worker of ['gatekeeper', 'js']) {
-    const { inserts, updates, served } = d1[worker];
-    lines.push(`- ${worker === 'js' ? 'JS worker' : 'gatekeeper'}: ${f(inserts / served, 3)} rows inserted and ${f(updates / served, 3)} rows updated per request (${inserts} and ${updates} for ${served} requests)`);
+  if (trace) {
+    lines.push('');
+    lines.push(`D1 work per request, from the workers' own trace (\`AUDIT_TRACE=on\`: one \`s3gk-d1\` line per D1 call), in a separate pass of ${TRACE_REQUESTS} reads per worker, 4 at a time, not timed:`);
+    lines.push('');
+    lines.push('| setup | worker | requests | D1 statements / request | D1 transactions / request |');
+    lines.push('| --- | --- | ---: | ---: | ---: |');
+    for (const setup of SETUPS) {
+      for (const worker of ['gatekeeper', 'js']) {
+        const t = trace[setup][worker];
+        // No line at all means the worker does not report its D1 calls, not that it made none.
+        const per = (n) => (t.lines === 0 ? 'not reported' : f(n / t.served, 3));
+        lines.push(`| ${setupName[setup]} | ${workerName(worker)} | ${t.served} | ${per(t.statements)} | ${per(t.transactions)} |`);
+      }
+    }
+  }
+  if (d1) {
+    lines.push('');
+    lines.push('D1 rows per request in setup (a), counted in the audit table before and after each timed run:');
+    lines.push('');
+    for (const worker of ['gatekeeper', 'js']) {
+      const { inserts, updates, served } = d1[worker];
+      lines.push(`- ${workerName(worker)}: ${f(inserts / served, 3)} rows inserted and ${f(updates / served, 3)} rows updated per request (${inserts} and ${updates} for ${served} requests)`);
+    }
+  }
+  if (stream) {
+    const { gatekeeper: g, js, s3 } = stream.figures;
+    lines.push('');
+    lines.push(`Streaming in setup (a): a ${f(stream.size / 2 ** 20, 0)} MiB object read whole, ${stream.reads} reads in a row per round, median of ${ROUNDS} rounds; direct S3 is a presigned GET on the same loopback path.`);
+    lines.push('');
+    lines.push('| | MiB/s | runtime CPU ms per MiB | ÷ direct S3 MiB/s |');
+    lines.push('| --- | ---: | ---: | ---: |');
+    lines.push(`| gatekeeper (a) | ${f(g.mibps, 0)} | ${f(g.cpuMsPerMib, 2)} | ${f(g.mibps / s3.mibps, 2)}× |`);
+    lines.push(`| JS worker (a) | ${f(js.mibps, 0)} | ${f(js.cpuMsPerMib, 2)} | ${f(js.mibps / s3.mibps, 2)}× |`);
+    lines.push(`| direct S3 | ${f(s3.mibps, 0)} | n/a | 1.00× |`);
+    lines.push('');
+    lines.push(`Gatekeeper ÷ JS worker: ${f(g.mibps / js.mibps, 2)}× the MiB/s, ${f(g.cpuMsPerMib / js.cpuMsPerMib, 2)}× the CPU per MiB.`);
   }
   const failed = Object.entries(results).flatMap(([setup, ws]) => Object.entries(ws).flatMap(([w, cs]) => Object.entries(cs).map(([c, rs]) => [`${setup}/${w}/c=${c}`, rs.reduce((n, r) => n + r.failed, 0)]))).filter(([, n]) => n > 0);
   lines.push('');

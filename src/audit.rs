@@ -113,12 +113,15 @@ pub struct AuditRecord {
     /// Every grant whose signature verified, in that order, as a JSON array of
     /// `{"key_id", "sub", "jti"}` objects (`sub` and `jti` cut to [`MAX_TEXT`]).
     pub signers: Option<String>,
+    /// For a write: the grant ids it spends, as the JSON of [`crate::replay::spent_column`];
+    /// inserting the row spends them.
+    pub spent: Option<String>,
 }
 
 /// The INSERT statement's text, shared by [`INSERT_SQL`] and [`INSERT_RETURNING_SQL`].
 macro_rules! insert_sql {
     () => {
-        "INSERT INTO audit_log (time_ms, request_id, operation, bucket, object_key, decision, status, s3_status, bytes_in, bytes_out, duration_ms, ip, country, asn, colo, user_agent, origin, key_id, sub, jti, signers, method) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)"
+        "INSERT INTO audit_log (time_ms, request_id, operation, bucket, object_key, decision, status, s3_status, bytes_in, bytes_out, duration_ms, ip, country, asn, colo, user_agent, origin, key_id, sub, jti, signers, method, spent) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)"
     };
 }
 
@@ -191,6 +194,7 @@ impl AuditRecord {
             text(&self.jti, MAX_TEXT),
             SqlValue::from(self.signers.clone()),
             text(&self.method, MAX_METHOD),
+            SqlValue::from(self.spent.clone()),
         ]
     }
 }
@@ -232,7 +236,7 @@ mod tests {
             ..AuditRecord::default()
         };
         let method = |params: Vec<SqlValue>| params[21].clone();
-        assert!(INSERT_SQL.contains("signers, method)"));
+        assert!(INSERT_SQL.contains("signers, method, spent)"));
         assert_eq!(
             method(record("PROPFIND").params()),
             SqlValue::Text("PROPFIND".into())

@@ -7,7 +7,7 @@ use http::{HeaderName, HeaderValue, Method, Request, header};
 use crate::acl::{Acl, Caller};
 use crate::config::Config;
 use crate::cors::Cors;
-use crate::grant::{Grant, Scope, Verifier};
+use crate::grant::{Ed25519, Grant, Scope, SignatureCheck, Verifier};
 use crate::request::{self, Intent, RequestError};
 use crate::s3::{Bucket, BucketUrl, Encryption, Payload, Signer};
 use crate::seal::Sealer;
@@ -122,6 +122,18 @@ impl Gatekeeper {
     /// request's shape, then the grants' signatures, then the upload's bounds, and only then the
     /// gatekeeper's own `SigV4` signature. Nothing is signed for a request that failed any check.
     pub fn decide<B>(&self, request: &Request<B>, caller: &Caller, now: SystemTime) -> Decision {
+        self.decide_with(request, caller, now, &Ed25519)
+    }
+
+    /// [`Gatekeeper::decide`], with the grants' signatures checked by `check` (the Worker's is
+    /// the runtime's own Ed25519; see [`crate::grant::signature`]).
+    pub fn decide_with<B>(
+        &self,
+        request: &Request<B>,
+        caller: &Caller,
+        now: SystemTime,
+        check: &dyn SignatureCheck,
+    ) -> Decision {
         let mut decision = Decision {
             intent: None,
             grants: Vec::new(),
@@ -129,7 +141,7 @@ impl Gatekeeper {
             upload: None,
             outcome: Err(Error::internal()),
         };
-        decision.outcome = self.decide_into(request, caller, now, &mut decision);
+        decision.outcome = self.decide_into(request, caller, now, check, &mut decision);
         decision.current_signature = decision
             .grants
             .iter()
@@ -142,6 +154,7 @@ impl Gatekeeper {
         request: &Request<B>,
         caller: &Caller,
         now: SystemTime,
+        check: &dyn SignatureCheck,
         decision: &mut Decision,
     ) -> Result<Request<()>, Error> {
         self.acl.check(caller, request::operation(request))?;
@@ -150,12 +163,13 @@ impl Gatekeeper {
         if intent.operation == Operation::Delete && !self.delete_enabled {
             return Err(RequestError::OperationDisabled.into());
         }
-        let authorized = self.verifier.authorize(
+        let authorized = self.verifier.authorize_with(
             request::grants(request),
             intent.operation,
             &intent.target,
             caller.canonical_ip(),
             now,
+            check,
         );
         match authorized {
             Ok(grants) => decision.grants = grants,

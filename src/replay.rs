@@ -13,28 +13,28 @@ use crate::grant::Grant;
 /// little: one running ahead must not purge an id that one running behind would still accept.
 pub const KEEP_MARGIN_MS: i64 = 60_000;
 
-/// The insert that spends every write grant's `jti`, or `None` when there is nothing to spend.
-/// `grants` are those of an allowed request (a refused one spends nothing).
-/// Each row keeps, for [`purge`], when it may go: [`KEEP_MARGIN_MS`] after the last millisecond
-/// its grant could still be accepted.
-pub fn spend(grants: &[Grant], clock_skew: u32) -> Option<Statement> {
-    let spent: Vec<&Grant> = grants
+/// One grant id a write spends: kept in `spent_grants` until `keep_until_ms`.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Spent {
+    /// The PASERK id of the key that signed the grant.
+    pub key_id: String,
+    /// The grant's `jti`.
+    pub jti: String,
+    /// [`KEEP_MARGIN_MS`] after the last millisecond the grant could still be accepted.
+    pub keep_until_ms: i64,
+}
+
+/// The ids every write grant of an allowed request spends (a refused one spends nothing).
+///
+/// They are written with the write's pending audit row, in its `spent` column, and the trigger
+/// `audit_log_spends_write_grants` (migration 0012) inserts them into `spent_grants` in the same
+/// statement: a second use of an id fails that table's primary key, which fails the row's insert
+/// with it, so a write's record and its spend are one statement and one transaction.
+pub fn spend(grants: &[Grant], clock_skew: u32) -> Vec<Spent> {
+    grants
         .iter()
-        .filter(|g| g.operation.is_write() && g.jti.is_some())
-        .collect();
-    if spent.is_empty() {
-        return None;
-    }
-    let rows: Vec<String> = (0..spent.len())
-        .map(|i| format!("(?{}, ?{}, ?{})", 3 * i + 1, 3 * i + 2, 3 * i + 3))
-        .collect();
-    let sql = format!(
-        "INSERT INTO spent_grants (key_id, jti, expires_ms) VALUES {}",
-        rows.join(", ")
-    );
-    let params = spent
-        .iter()
-        .flat_map(|grant| {
+        .filter(|g| g.operation.is_write())
+        .filter_map(|grant| {
             // Grants are checked to the whole second: one is accepted while the second of
             // `now` is at most `exp + skew`, so through the last millisecond of that second.
             let keep_until_ms = grant
@@ -44,14 +44,21 @@ pub fn spend(grants: &[Grant], clock_skew: u32) -> Option<Statement> {
                 .saturating_mul(1000)
                 .saturating_sub(1)
                 .saturating_add(KEEP_MARGIN_MS);
-            [
-                SqlValue::Text(grant.key_id.clone()),
-                SqlValue::Text(grant.jti.clone().unwrap_or_default()),
-                SqlValue::Integer(keep_until_ms),
-            ]
+            Some(Spent {
+                key_id: grant.key_id.clone(),
+                jti: grant.jti.clone()?,
+                keep_until_ms,
+            })
         })
-        .collect();
-    Some(Statement { sql, params })
+        .collect()
+}
+
+/// The `spent` column of a write's row: the ids as a JSON array, or `None` when there are none.
+pub fn spent_column(spent: &[Spent]) -> Option<String> {
+    if spent.is_empty() {
+        return None;
+    }
+    serde_json::to_string(spent).ok()
 }
 
 /// Deletes spent ids whose keeping time has passed at `now_ms`: their grants can no longer be

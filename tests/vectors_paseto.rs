@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use s3_gatekeeper::grant::token::{Untrusted, seal};
-use s3_gatekeeper::grant::{PublicKey, SigningKey};
+use s3_gatekeeper::grant::{Ed25519, PublicKey, SigningKey};
 use serde_json::Value;
 
 fn vectors(name: &str) -> Vec<Value> {
@@ -59,12 +59,12 @@ fn v4_public_vectors_sign_and_verify() {
         let opened = Untrusted::parse(text(t, "token")).unwrap();
         assert_eq!(opened.footer(), footer.as_bytes(), "{name}: footer");
         assert_eq!(
-            opened.open(&key, implicit.as_bytes()).unwrap(),
+            opened.open(&key, implicit.as_bytes(), &Ed25519).unwrap(),
             payload,
             "{name}: opening"
         );
         assert!(
-            opened.open(&key, b"another assertion").is_err(),
+            opened.open(&key, b"another assertion", &Ed25519).is_err(),
             "{name}: the implicit assertion is bound"
         );
     }
@@ -80,8 +80,8 @@ fn v4_failure_vectors_are_refused() {
     for t in failing {
         let name = text(t, "name");
         let implicit = text(t, "implicit-assertion");
-        let outcome =
-            Untrusted::parse(text(t, "token")).and_then(|u| u.open(&key, implicit.as_bytes()));
+        let outcome = Untrusted::parse(text(t, "token"))
+            .and_then(|u| u.open(&key, implicit.as_bytes(), &Ed25519));
         assert!(outcome.is_err(), "{name} must be refused");
     }
 }

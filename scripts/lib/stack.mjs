@@ -396,8 +396,9 @@ export async function startStack({ vars = {}, signers = [], objects = {}, log, d
  * @param {object} options
  * @param {Record<string, unknown>} [options.vars] settings that override the defaults
  * @param {Record<string, Buffer|string>} [options.objects] objects to seed, by key
+ * @param {object} [options.options] further Miniflare options (the benchmark reads the runtime's output)
  */
-export async function startMiniflare({ vars = {}, objects = {} } = {}) {
+export async function startMiniflare({ vars = {}, objects = {}, options = {} } = {}) {
   const { Miniflare } = await import('miniflare');
   const dir = mkdtempSync(join(tmpdir(), 's3gk-mf-'));
   const s3 = await startS3({ dir: join(dir, 's3'), objects });
@@ -405,6 +406,7 @@ export async function startMiniflare({ vars = {}, objects = {} } = {}) {
     const key = await keygen(join(dir, 'vendor.key'));
     const sealKey = await keygen(join(dir, 'seal.key'));
     const mf = new Miniflare({
+      ...options,
       modules: true,
       scriptPath: join(ROOT, 'build', 'index.js'),
       modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'] }],

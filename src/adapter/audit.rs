@@ -132,20 +132,25 @@ impl<'a> Trail<'a> {
         })
     }
 
-    /// Records a write before it starts: spends this request's grant ids and inserts its row as
-    /// pending, in one transaction (with, once a minute, a purge of ids that can no longer be
-    /// used).
+    /// Records a write before it starts: inserts its row as pending, which spends its grant ids
+    /// (see [`replay::spend`]), in one statement (with, once a minute, a purge of ids that can no
+    /// longer be used, in the same transaction).
     ///
     /// A spent id fails the whole transaction (`grant_replayed`); any other failure is
     /// `audit_unavailable`. Either way nothing has been sent to S3.
-    pub(super) async fn begin_write(&mut self, spend: Option<Statement>) -> Result<(), Error> {
+    pub(super) async fn begin_write(&mut self, spent: &[replay::Spent]) -> Result<(), Error> {
         self.record.decision = "allowed";
         self.record.status = PENDING_STATUS;
+
         let db = self.db()?;
+        // Only the pending row spends: the record's later rows (its outcome, or a refusal if
+        // this fails) must not spend again.
+        self.record.spent = replay::spent_column(spent);
         let row = Statement {
             sql: INSERT_RETURNING_SQL.to_owned(),
             params: self.record.params(),
         };
+        self.record.spent = None;
         let purge = PURGED_MS.with(|last| {
             let due = self.record.time_ms.saturating_sub(last.get()) >= PURGE_EVERY_MS;
             due.then(|| {
@@ -153,7 +158,7 @@ impl<'a> Trail<'a> {
                 replay::purge(self.record.time_ms)
             })
         });
-        let statements: Vec<Statement> = [purge, spend, Some(row)].into_iter().flatten().collect();
+        let statements: Vec<Statement> = [purge, Some(row)].into_iter().flatten().collect();
         trace(self.env, statements.len());
         let statements = statements
             .into_iter()

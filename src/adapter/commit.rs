@@ -12,8 +12,8 @@
 //!   that request's `waitUntil`: a caller who disconnects does not cancel it.
 //! - Each waiting request awaits a promise it created itself. The leader only settles it, with a
 //!   plain number. workerd runs the continuation of a promise settled from another request in
-//!   the context that created it (`handle_cross_request_promise_resolution`, on by default since
-//!   2024), so the waiting request goes on in its own context, never the leader's.
+//!   the context that created it (`handle_cross_request_promise_resolution`, on for compatibility
+//!   dates from 2024-10-14), so the waiting request goes on in its own context, never the leader's.
 //! - A waiting request also arms a timer of its own, so the runtime never takes it for hung; the
 //!   timer is also the deadline after which it fails closed.
 //! - Taking the lead is itself a promise settled by the previous leader, so every batch is sent

@@ -11,8 +11,33 @@ use worker::{Headers, Method, Request, RequestInit, Response};
 use crate::acl::Caller;
 use crate::audit::AuditRecord;
 use crate::request::RequestError;
-use crate::s3::UpstreamError;
+use crate::s3::{SAFE_HEADERS, UpstreamError};
 use crate::{Error, response};
+
+/// The caller's headers the core reads; no other is copied out of the runtime.
+///
+/// Each header crosses from JavaScript into the Worker as two strings, and a browser sends a dozen
+/// or more the gatekeeper never looks at, so copying all of them costs CPU on every request for
+/// nothing. The list must name every header the core reads from a request:
+/// - `Authorization`: the grants (`request::grants`);
+/// - `Origin` and `Access-Control-Request-Method`: CORS checks and preflights (`cors`);
+/// - `Range` and the four conditional headers: passed on, signed, to S3 on a read (`gatekeeper`);
+/// - `Content-Length` and `Content-Type`: an upload's size and type (`upload`).
+///
+/// The caller's IP and the audit record's `cf-ray`, `User-Agent` and `Origin` are read apart, by
+/// [`caller`] and [`audit_base`].
+const REQUEST_HEADERS: [HeaderName; 10] = [
+    http::header::AUTHORIZATION,
+    http::header::ORIGIN,
+    http::header::ACCESS_CONTROL_REQUEST_METHOD,
+    http::header::RANGE,
+    http::header::IF_MATCH,
+    http::header::IF_NONE_MATCH,
+    http::header::IF_MODIFIED_SINCE,
+    http::header::IF_UNMODIFIED_SINCE,
+    http::header::CONTENT_LENGTH,
+    http::header::CONTENT_TYPE,
+];
 
 /// The caller as the edge sees it: `CF-Connecting-IP` and `request.cf` only.
 pub(super) fn caller(request: &Request) -> Caller {
@@ -62,7 +87,8 @@ fn random_id() -> String {
     uuid().unwrap_or_default()
 }
 
-/// The request as the core sees it: method, path and query, headers; no body.
+/// The request as the core sees it: method, path and query, the headers it reads
+/// ([`REQUEST_HEADERS`]); no body.
 ///
 /// The method is the runtime's own string, as the caller sent it: `worker::Request::method`
 /// maps every method it does not know (and any spelling) to one it does, `GET` by default, which
@@ -77,7 +103,7 @@ pub(super) fn to_http(request: &Request) -> Result<http::Request<()>, Error> {
     };
     let mut builder = http::Request::builder().method(method).uri(path_and_query);
     if let Some(headers) = builder.headers_mut() {
-        *headers = header_map(request.headers());
+        *headers = named(request.headers(), &REQUEST_HEADERS);
     }
     builder.body(()).map_err(|_| Error::internal())
 }
@@ -153,17 +179,30 @@ pub(super) fn discard(reply: Response) {
     }
 }
 
-/// Runtime headers as a `HeaderMap`, skipping any the `http` crate cannot represent.
+/// S3's reply headers that the gatekeeper uses: those it may pass to the caller
+/// ([`SAFE_HEADERS`], which include the `Content-Length` the audit record takes). S3 sends more
+/// (request ids, server, encryption details); they are never copied out of the runtime.
 pub(super) fn header_map(headers: &Headers) -> HeaderMap {
-    headers
-        .entries()
-        .filter_map(|(name, value)| {
-            Some((
-                HeaderName::try_from(name).ok()?,
-                HeaderValue::try_from(value).ok()?,
-            ))
-        })
-        .collect()
+    named(headers, &SAFE_HEADERS)
+}
+
+/// The headers called `names` as a `HeaderMap`, skipping any the `http` crate cannot represent.
+///
+/// The runtime's `get` joins repeated fields with `, `, as iterating its headers does, so a
+/// repeated header reaches the core exactly as it did when every header was copied.
+fn named(headers: &Headers, names: &[HeaderName]) -> HeaderMap {
+    let mut map = HeaderMap::with_capacity(names.len());
+    for name in names {
+        let value = headers
+            .get(name.as_str())
+            .ok()
+            .flatten()
+            .and_then(|v| HeaderValue::try_from(v).ok());
+        if let Some(value) = value {
+            map.insert(name.clone(), value);
+        }
+    }
+    map
 }
 
 /// A `HeaderMap` as runtime headers.

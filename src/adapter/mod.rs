@@ -10,6 +10,7 @@ mod commit;
 mod convert;
 mod seal;
 mod settings;
+mod signature;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -150,7 +151,7 @@ async fn serve(
     now: SystemTime,
     trail: &mut audit::Trail<'_>,
 ) -> Result<Reply, Error> {
-    let decision = gatekeeper.decide(incoming, caller, now);
+    let decision = signature::decide(gatekeeper, incoming, caller, now).await;
     trail
         .record
         .describe(decision.intent.as_ref(), &decision.grants);
@@ -168,7 +169,7 @@ async fn serve(
         .is_some_and(|i| i.operation.is_write());
     if is_write {
         let spend = replay::spend(&decision.grants, gatekeeper.clock_skew());
-        trail.begin_write(spend).await?;
+        trail.begin_write(&spend).await?;
     }
     let body = match &decision.upload {
         Some(upload) => Some(convert::fixed_length_body(request, upload.length)?),

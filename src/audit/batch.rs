@@ -34,7 +34,7 @@ use super::{AuditRecord, SqlValue, Statement};
 pub const MAX_ENTRIES: usize = 64;
 
 /// The columns a new row is inserted with, in the order of [`AuditRecord::params`].
-const RECORD_COLUMNS: [&str; 22] = [
+const RECORD_COLUMNS: [&str; 23] = [
     "time_ms",
     "request_id",
     "operation",
@@ -57,6 +57,7 @@ const RECORD_COLUMNS: [&str; 22] = [
     "jti",
     "signers",
     "method",
+    "spent",
 ];
 
 /// The columns an outcome sets on a pending row: what S3 answered and how the request ended.

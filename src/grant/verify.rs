@@ -13,6 +13,7 @@ use crate::grant::claims::Claims;
 use crate::grant::error::Kind;
 use crate::grant::keyring::KeyRing;
 use crate::grant::quorum::Quorum;
+use crate::grant::signature::{Ed25519, SignatureCheck};
 use crate::grant::time::{self, UnixSeconds};
 use crate::grant::token::Untrusted;
 use crate::{ObjectKey, Operation};
@@ -169,16 +170,26 @@ impl Verifier {
         valid.map(|()| grant)
     }
 
+    /// [`Verifier::open_with`] with the core's own Ed25519.
+    pub fn open(
+        &self,
+        token: &str,
+        now: SystemTime,
+    ) -> Result<(Grant, Result<(), GrantError>), GrantError> {
+        self.open_with(token, now, &Ed25519)
+    }
+
     /// Opens one token as of `now`. The outer error: the token is not genuine (format, key,
     /// signature) or its claims are not of the documented shape. Otherwise the grant, and
     /// whether it is valid now: its key's window and operations, audience, times and `jti`.
     ///
     /// Cheap checks come first: a token that is too long, not `v4.public`, badly encoded or
-    /// signed by an unknown key is refused before any signature is checked.
-    pub fn open(
+    /// signed by an unknown key is refused before any signature is checked, which `check` makes.
+    pub fn open_with(
         &self,
         token: &str,
         now: SystemTime,
+        check: &dyn SignatureCheck,
     ) -> Result<(Grant, Result<(), GrantError>), GrantError> {
         let untrusted = Untrusted::parse(token)?;
         let footer: Footer =
@@ -187,7 +198,7 @@ impl Verifier {
             .keys
             .get(&footer.kid)
             .ok_or(GrantError::new(Kind::UnknownKey))?;
-        let payload = untrusted.open(&trusted_key.key, b"")?;
+        let payload = untrusted.open(&trusted_key.key, b"", check)?;
         let claims: Claims = serde_json::from_str(&payload).map_err(|_| GrantError::malformed())?;
         let (grant, validity) = read(footer.kid, claims)?;
 
@@ -229,6 +240,19 @@ impl Verifier {
         ip: Option<IpAddr>,
         now: SystemTime,
     ) -> Result<Vec<Grant>, Refusal> {
+        self.authorize_with(tokens, op, target, ip, now, &Ed25519)
+    }
+
+    /// [`Verifier::authorize`], with signatures checked by `check`.
+    pub fn authorize_with<'t>(
+        &self,
+        tokens: impl IntoIterator<Item = &'t str>,
+        op: Operation,
+        target: &Scope,
+        ip: Option<IpAddr>,
+        now: SystemTime,
+        check: &dyn SignatureCheck,
+    ) -> Result<Vec<Grant>, Refusal> {
         let refuse = |kind, grants| {
             Err(Refusal {
                 error: GrantError::new(kind),
@@ -245,19 +269,22 @@ impl Verifier {
         let mut grants: Vec<Grant> = Vec::with_capacity(tokens.len());
         let mut refused = None;
         for token in tokens {
-            let verdict = self.open(token, now).and_then(|(grant, valid)| {
-                let verdict = valid
-                    .and_then(|()| grant.permits(op, target, ip))
-                    .and_then(|()| {
-                        if grants.iter().any(|g| g.key_id == grant.key_id) {
-                            Err(GrantError::new(Kind::DuplicateSigner))
-                        } else {
-                            Ok(())
-                        }
-                    });
-                grants.push(grant);
-                verdict
-            });
+            let verdict = self
+                .open_with(token, now, check)
+                .and_then(|(grant, valid)| {
+                    let verdict =
+                        valid
+                            .and_then(|()| grant.permits(op, target, ip))
+                            .and_then(|()| {
+                                if grants.iter().any(|g| g.key_id == grant.key_id) {
+                                    Err(GrantError::new(Kind::DuplicateSigner))
+                                } else {
+                                    Ok(())
+                                }
+                            });
+                    grants.push(grant);
+                    verdict
+                });
             if let Err(error) = verdict {
                 refused.get_or_insert(error);
             }

@@ -155,6 +155,33 @@ test('S3 that never answers: 504 upstream_timeout after UPSTREAM_TIMEOUT_SECONDS
   }
 });
 
+test("UPSTREAM_TIMEOUT_SECONDS bounds the wait for S3's headers only: a body that takes longer arrives whole", async () => {
+  // Answers at once, then sends the second half of the body after the timeout has passed. A
+  // timeout tied to the whole fetch (an AbortSignal.timeout on it) would cut the body there.
+  const slow = createServer((req, res) => {
+    res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '10' });
+    res.write('hello');
+    setTimeout(() => res.end('world'), 2500);
+  });
+  await new Promise((resolve) => slow.listen(0, '127.0.0.1', resolve));
+  const stack = await startStack({
+    vars: { S3_ENDPOINT: `http://127.0.0.1:${slow.address().port}`, UPSTREAM_TIMEOUT_SECONDS: '1' },
+  });
+  try {
+    const token = await stack.grant({ object: 'slow-body.txt', sub: 'slow-body-test' });
+    const started = Date.now();
+    const res = await fetch(`${stack.url}/objects/slow-body.txt`, {
+      headers: { authorization: `Bearer ${token}`, 'cf-connecting-ip': '198.51.100.7' },
+    });
+    assert.equal(res.status, 200);
+    assert.equal(await res.text(), 'helloworld');
+    assert.ok(Date.now() - started >= 2000, 'the body took longer than the timeout');
+  } finally {
+    await stack.stop();
+    slow.close();
+  }
+});
+
 test('deletes, once enabled, remove the object, and their grants are single use', async () => {
   const stack = await startStack({ vars: { DELETE_ENABLED: 'true' }, objects: { 'old/report.csv': 'x' } });
   try {

@@ -1,0 +1,154 @@
+// Compares the CPU per request of two or more builds of the Worker (docs/benchmarks.md, "Choices
+// measured"): each build in its own Miniflare, in front of one garage serving one 1 KiB object;
+// the first build is the baseline, and each other one is timed in pairs with it, back to back,
+// the order swapped every round. Prints each pair's ratio and the median of the ratios.
+//
+//   node bench/compare.mjs [--rounds N] [--seconds S] [--concurrency C] [--browser] NAME=DIR NAME=DIR...
+//
+// DIR is a copy of a build's `build/` folder (index.js and index_bg.wasm, as scripts/build leaves
+// them). `--browser` adds the headers a browser sends with a cross-origin fetch.
+
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs, promisify } from 'node:util';
+import { randomBytes } from 'node:crypto';
+
+process.env.CLOUDFLARE_CF_FETCH_ENABLED = 'false';
+const { AwsClient } = await import('aws4fetch');
+const { Miniflare } = await import('miniflare');
+const { ROOT, LOCAL, keygen, mintGrant, startGarage, garageSettings, statements } = await import('../scripts/lib/stack.mjs');
+const run = promisify(execFile);
+
+const { values: opts, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    rounds: { type: 'string', default: '10' },
+    seconds: { type: 'string', default: '3' },
+    concurrency: { type: 'string', default: '16' },
+    browser: { type: 'boolean', default: false },
+  },
+});
+const builds = positionals.map((p) => {
+  const at = p.indexOf('=');
+  if (at < 1) throw new Error(`expected NAME=DIR, got ${p}`);
+  return { name: p.slice(0, at), dir: p.slice(at + 1) };
+});
+if (builds.length < 2) throw new Error('give at least two builds: the baseline first');
+const ROUNDS = Number(opts.rounds);
+const SECONDS = Number(opts.seconds);
+const C = Number(opts.concurrency);
+const OBJECT = 'reports/bench-1k.bin';
+const log = (...a) => console.error(`[compare ${new Date().toISOString().slice(11, 19)}]`, ...a);
+
+async function load(url, headers, seconds) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: C });
+  const target = new URL(url);
+  const get = () =>
+    new Promise((resolve) => {
+      const req = http.request({ host: target.hostname, port: target.port, path: target.pathname, headers, agent }, (res) => {
+        let bytes = 0;
+        res.on('data', (chunk) => (bytes += chunk.length));
+        res.on('end', () => resolve(res.statusCode === 200 && bytes === 1024));
+        res.on('error', () => resolve(false));
+      });
+      req.on('error', () => resolve(false));
+      req.end();
+    });
+  let ok = 0;
+  let failed = 0;
+  const end = performance.now() + seconds * 1000;
+  await Promise.all(Array.from({ length: C }, async () => {
+    while (performance.now() < end) (await get()) ? ok++ : failed++;
+  }));
+  agent.destroy();
+  return { ok, failed };
+}
+
+const TICK_MS = 1000 / Number((await run('getconf', ['CLK_TCK'])).stdout.trim());
+function cpuMs(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
+}
+
+const state = mkdtempSync(join(tmpdir(), 's3gk-compare-'));
+const stops = [];
+try {
+  const garage = await startGarage({ dir: join(state, 'garage') });
+  stops.push(() => garage.stop());
+  const aws = new AwsClient({ accessKeyId: garage.accessKey, secretAccessKey: garage.secretKey, service: 's3', region: garage.region });
+  const put = await aws.fetch(`${garage.url}/${LOCAL.bucket}/${OBJECT}`, { method: 'PUT', body: randomBytes(1024) });
+  if (!put.ok) throw new Error(`PUT to garage: ${put.status}`);
+  const key = await keygen(join(state, 'vendor.key'));
+  const sealKey = await keygen(join(state, 'seal.key'));
+  const headers = { authorization: `Bearer ${await mintGrant(key.file, { object: OBJECT, ttl: 900 })}`, 'cf-connecting-ip': '198.51.100.7' };
+  if (opts.browser) {
+    // No Accept-Encoding: the load client counts the object's bytes as sent.
+    Object.assign(headers, {
+      'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36',
+      accept: '*/*', 'accept-language': 'en-GB,en;q=0.9,de;q=0.8', referer: 'https://vendor.example/reports/2026/q3',
+      'sec-ch-ua': '"Chromium";v="131", "Not_A Brand";v="24"', 'sec-ch-ua-mobile': '?0', 'sec-ch-ua-platform': '"Linux"',
+      'sec-fetch-dest': 'empty', 'sec-fetch-mode': 'cors', 'sec-fetch-site': 'cross-site', priority: 'u=1, i',
+      'cache-control': 'no-cache', pragma: 'no-cache',
+    });
+  }
+  for (const [i, build] of builds.entries()) {
+    const mf = new Miniflare({
+      modules: true,
+      scriptPath: join(build.dir, 'index.js'),
+      modulesRoot: build.dir,
+      modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'] }],
+      compatibilityDate: '2026-04-20',
+      d1Databases: ['AUDIT_DB'],
+      d1Persist: join(state, `d1-${i}`),
+      bindings: {
+        GATEKEEPER_ID: LOCAL.audience, S3_REGION: 'us-east-1', S3_BUCKET: LOCAL.bucket, S3_ADDRESSING: 'path',
+        VENDOR_KEYS: JSON.stringify([{ public: key.public }]), AUDIT_SEAL_KEY: readFileSync(sealKey.file, 'utf8').trim(),
+        ...garageSettings(garage),
+      },
+    });
+    stops.push(() => mf.dispose());
+    const db = await mf.getD1Database('AUDIT_DB');
+    for (const file of readdirSync(join(ROOT, 'migrations')).sort()) {
+      for (const sql of statements(readFileSync(join(ROOT, 'migrations', file), 'utf8').replace(/--.*$/gm, ''))) await db.prepare(sql).run();
+    }
+    const url = await mf.ready;
+    const { stdout } = await run('ss', ['-ltnpH', `sport = :${url.port}`]);
+    build.url = new URL(`/objects/${OBJECT}`, url).href;
+    build.pid = Number(/pid=(\d+)/.exec(stdout)?.[1]);
+    const probe = await load(build.url, headers, 0.2);
+    if (probe.ok === 0) throw new Error(`${build.name} did not serve the object`);
+  }
+
+  const cpuPerRequest = async (build) => {
+    await load(build.url, headers, 0.3);
+    const before = cpuMs(build.pid);
+    const { ok, failed } = await load(build.url, headers, SECONDS);
+    if (failed) log(`${build.name}: ${failed} requests failed`);
+    return (cpuMs(build.pid) - before) / (ok + failed);
+  };
+  const [base, ...others] = builds;
+  const ratios = new Map(others.map((b) => [b, []]));
+  for (let round = 1; round <= ROUNDS; round++) {
+    for (const other of others) {
+      const cpu = new Map();
+      for (const build of round % 2 ? [base, other] : [other, base]) cpu.set(build, await cpuPerRequest(build));
+      ratios.get(other).push(cpu.get(other) / cpu.get(base));
+      log(`round ${round} ${other.name} ÷ ${base.name}: ${cpu.get(other).toFixed(3)} / ${cpu.get(base).toFixed(3)} ms = ${ratios.get(other).at(-1).toFixed(3)}`);
+    }
+  }
+  const quantile = (xs, p) => {
+    const s = [...xs].sort((a, b) => a - b);
+    const at = p * (s.length - 1);
+    return s[Math.floor(at)] + (s[Math.ceil(at)] - s[Math.floor(at)]) * (at - Math.floor(at));
+  };
+  for (const [other, rs] of ratios) {
+    console.log(`${other.name} ÷ ${base.name}, CPU per request: median ${quantile(rs, 0.5).toFixed(3)} (quartiles ${quantile(rs, 0.25).toFixed(3)} to ${quantile(rs, 0.75).toFixed(3)}) over ${rs.length} pairs`);
+  }
+} finally {
+  for (const stop of stops.reverse()) await stop().catch((err) => log('cleanup:', err.message));
+  rmSync(state, { recursive: true, force: true });
+}

@@ -1,0 +1,154 @@
+//! Grant signatures checked by the runtime's own Ed25519 (`WebCrypto`) instead of the wasm one.
+//!
+//! `bench/crypto` measured a grant's Ed25519 check at about 230 µs of CPU in wasm and 50 µs
+//! through `WebCrypto`, the largest single cost of a read that the Worker itself computes
+//! (docs/benchmarks.md). The core decides synchronously and `WebCrypto` answers asynchronously, so
+//! a decision takes two passes: the first, with a check that answers no, only collects the
+//! signatures the core wants checked (it stops at the first thing it cannot vouch for, before
+//! any `SigV4` signing); the runtime checks those; the second pass decides with exactly those
+//! answers. A signature not among them is not genuine, so nothing is accepted that the runtime
+//! did not verify, byte for byte. A request that needs no signature (refused before its grants
+//! are looked at) is decided by the first pass alone.
+
+use std::cell::RefCell;
+use std::time::SystemTime;
+
+use worker::js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array, global};
+use worker::wasm_bindgen::{JsCast, JsValue};
+use worker::wasm_bindgen_futures::JsFuture;
+
+use crate::acl::Caller;
+use crate::grant::{Ed25519, SignatureCheck, Signed};
+use crate::{Decision, Gatekeeper};
+
+/// Decides `request` as [`Gatekeeper::decide`] does, with the grants' signatures checked by the
+/// runtime.
+pub(super) async fn decide(
+    gatekeeper: &Gatekeeper,
+    request: &http::Request<()>,
+    caller: &Caller,
+    now: SystemTime,
+) -> Decision {
+    let wanted = Wanted::default();
+    let first = gatekeeper.decide_with(request, caller, now, &wanted);
+    let wanted = wanted.0.into_inner();
+    if wanted.is_empty() {
+        return first;
+    }
+    let mut genuine = Vec::with_capacity(wanted.len());
+    for signed in wanted {
+        if verify(&signed).await {
+            genuine.push(signed);
+        }
+    }
+    gatekeeper.decide_with(request, caller, now, &Genuine(genuine))
+}
+
+/// A signature the core asked about, owned.
+#[derive(Debug, PartialEq, Eq)]
+struct Owned {
+    key: [u8; 32],
+    message: Vec<u8>,
+    signature: [u8; 64],
+}
+
+impl Owned {
+    fn new(signed: &Signed<'_>) -> Self {
+        Self {
+            key: *signed.key,
+            message: signed.message.to_vec(),
+            signature: *signed.signature,
+        }
+    }
+
+    fn signed(&self) -> Signed<'_> {
+        Signed {
+            key: &self.key,
+            message: &self.message,
+            signature: &self.signature,
+        }
+    }
+}
+
+/// The first pass's check: records what the core asks, and answers no.
+#[derive(Default)]
+struct Wanted(RefCell<Vec<Owned>>);
+
+impl SignatureCheck for Wanted {
+    fn verifies(&self, signed: &Signed<'_>) -> bool {
+        self.0.borrow_mut().push(Owned::new(signed));
+        false
+    }
+}
+
+/// The second pass's check: yes for exactly the signatures the runtime verified.
+struct Genuine(Vec<Owned>);
+
+impl SignatureCheck for Genuine {
+    fn verifies(&self, signed: &Signed<'_>) -> bool {
+        self.0.iter().any(|genuine| genuine.signed() == *signed)
+    }
+}
+
+/// Whether `signed` is genuine, by `WebCrypto`; by the core's own Ed25519 if the runtime cannot
+/// tell (no Ed25519 in its `WebCrypto`, or any other failure of the call), never by default.
+async fn verify(signed: &Owned) -> bool {
+    match webcrypto(signed).await {
+        Ok(answer) => answer,
+        Err(_) => Ed25519.verifies(&signed.signed()),
+    }
+}
+
+thread_local! {
+    /// Imported keys, by their bytes: importing costs about as much as a check. Only trusted keys
+    /// are ever asked about (the core picks the key by the grant's `kid` among its own), so this
+    /// holds at most the configured keys.
+    static KEYS: RefCell<Vec<([u8; 32], JsValue)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Checks `signed` with `crypto.subtle.verify("Ed25519", …)`.
+async fn webcrypto(signed: &Owned) -> Result<bool, JsValue> {
+    let subtle = Reflect::get(
+        &Reflect::get(&global(), &"crypto".into())?,
+        &"subtle".into(),
+    )?;
+    let algorithm = Object::new();
+    Reflect::set(&algorithm, &"name".into(), &"Ed25519".into())?;
+    let cached = KEYS.with(|keys| {
+        keys.borrow()
+            .iter()
+            .find(|(bytes, _)| *bytes == signed.key)
+            .map(|(_, key)| key.clone())
+    });
+    let key = if let Some(key) = cached {
+        key
+    } else {
+        let args = Array::of5(
+            &"raw".into(),
+            &Uint8Array::from(&signed.key[..]),
+            &algorithm,
+            &false.into(),
+            &Array::of1(&"verify".into()),
+        );
+        let key = call(&subtle, "importKey", &args).await?;
+        KEYS.with(|keys| keys.borrow_mut().push((signed.key, key.clone())));
+        key
+    };
+    let args = Array::of4(
+        &algorithm,
+        &key,
+        &Uint8Array::from(&signed.signature[..]),
+        &Uint8Array::from(&signed.message[..]),
+    );
+    call(&subtle, "verify", &args)
+        .await?
+        .as_bool()
+        .ok_or(JsValue::NULL)
+}
+
+/// Calls `subtle[method](...args)` and awaits its promise.
+async fn call(subtle: &JsValue, method: &str, args: &Array) -> Result<JsValue, JsValue> {
+    let function: Function = Reflect::get(subtle, &method.into())?.dyn_into()?;
+    let promise: Promise = function.apply(subtle, args)?.dyn_into()?;
+    JsFuture::from(promise).await
+}
