@@ -12,6 +12,7 @@
 //! passes in the rows and the time; the CLI reads exports from files. docs/audit.md describes the
 //! design for operators, including every encoding.
 
+mod budget;
 mod chain;
 mod claim;
 mod export;
@@ -21,6 +22,7 @@ mod row;
 mod sealer;
 mod verify;
 
+pub use budget::{Budget, QUERIES_PER_PURGE, QUERIES_PER_SEAL, Run};
 pub use chain::{Chain, Hash, InvalidHash};
 pub use claim::Evidence;
 pub use export::{Export, ExportError};

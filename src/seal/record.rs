@@ -19,7 +19,8 @@ pub struct Seal {
     /// The seal's number (`id` in the table). Numbers increase but may skip: a cron run that
     /// finds its seal already made uses one up.
     pub seq: i64,
-    /// The scheduled time of the cron run that made it, in ms since the Unix epoch.
+    /// The scheduled time of the cron run that made it, in ms since the Unix epoch; plus one for
+    /// each seal that run made before it.
     pub scheduled_ms: i64,
     /// Every sealed row arrived by this time: `scheduled_ms` less the grace period.
     pub cutoff_ms: i64,

@@ -16,16 +16,17 @@ use crate::replay;
 use crate::seal::claim::{self, Refusal};
 use crate::seal::{Chain, Evidence, Hash, MalformedSeal, Manifest, Proof, Row, Seal};
 
-/// Most rows one seal covers. A backlog (after the cron was stopped, say) is sealed over several
-/// runs rather than in one run that would outgrow a Worker's memory or D1's row size: each row
-/// adds 16 bytes to the manifest.
+/// Most rows one seal covers. A backlog (after the cron was stopped, say) is sealed in several
+/// seals rather than one that would outgrow a Worker's memory or D1's row size: each row adds 16
+/// bytes to the manifest. A run makes as many as its budget allows ([`crate::seal::Run`]).
 pub const MAX_ROWS_PER_SEAL: i64 = 50_000;
 
-/// Most rows one run deletes for retention, for the same reason.
+/// Most rows one retention step deletes, for the same reason; a run takes as many steps as its
+/// budget allows.
 pub const MAX_ROWS_PER_PURGE: i64 = 50_000;
 
 /// Rows read from D1 per query while sealing.
-const PAGE: i64 = 1_000;
+pub(crate) const PAGE: i64 = 1_000;
 
 pub(crate) const MS_PER_DAY: i64 = 86_400_000;
 
@@ -146,7 +147,8 @@ impl Sealer {
         self.policy
     }
 
-    /// Claims the rows for the run scheduled at `scheduled_ms`: every row after the last seal's,
+    /// Claims the rows for the seal scheduled at `scheduled_ms` (a run's first seal is scheduled at
+    /// the run's time, each further one a millisecond later): every row after the last seal's,
     /// up to (not including) the first that arrived after the grace period began, at most
     /// [`MAX_ROWS_PER_SEAL`]. The claim also fixes what retention may purge: the rows of every
     /// finished seal whose cutoff is older than the retention period, never less than the
@@ -269,7 +271,7 @@ impl Sealer {
     }
 
     /// Retention after `latest`, the latest finished seal (if any), at `now_ms`: deletes the
-    /// oldest rows up to its `purged_through` (at most [`MAX_ROWS_PER_PURGE`] per run), empties
+    /// oldest rows up to its `purged_through` (at most [`MAX_ROWS_PER_PURGE`] per step), empties
     /// the manifests of seals none of whose rows are left, and deletes spent grant ids that
     /// expired.
     pub fn retention(latest: Option<&Seal>, now_ms: i64) -> Vec<Statement> {
