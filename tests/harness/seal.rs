@@ -304,7 +304,12 @@ fn parsed(seals: &[Row]) -> Option<Vec<Seal>> {
 /// that edit is harmless. (An empty manifest for a seal of rows does not match its digest.)
 fn normalised(mut seals: Vec<Seal>) -> Vec<Seal> {
     for proof in seals.iter_mut().filter_map(|s| s.proof.as_mut()) {
-        if proof.row_count == 0 && proof.manifest.as_ref().is_some_and(|m| m.len() == 0) {
+        if proof.row_count == 0
+            && proof
+                .manifest
+                .as_ref()
+                .is_some_and(s3_gatekeeper::seal::Manifest::is_empty)
+        {
             proof.manifest = None;
         }
     }
