@@ -270,7 +270,10 @@ export async function startStack({ vars = {}, signers = [], objects = {}, log, d
   mkdirSync(state, { recursive: true });
   const children = [];
   let proxy;
+  // A DevTools session on the Worker, opened by the first isolateMemory() and kept.
+  let session;
   const stop = async () => {
+    await session?.then((s) => s.close(), () => {});
     await proxy?.stop();
     await Promise.all(children.map(stopProcess));
     // A state folder made here is temporary (objects in it can be hundreds of MiB); one the
@@ -371,8 +374,11 @@ export async function startStack({ vars = {}, signers = [], objects = {}, log, d
        * Unlike `memory()`, it leaves out what workerd allocates for itself.
        */
       async isolateMemory() {
-        const [target] = await (await fetch(`http://127.0.0.1:${inspector}/json`)).json();
-        return inspect(target.webSocketDebuggerUrl);
+        session ??= (async () => {
+          const [target] = await (await fetch(`http://127.0.0.1:${inspector}/json`)).json();
+          return inspectorSession(target.webSocketDebuggerUrl);
+        })();
+        return (await session).memory();
       },
       /** Mints a grant with the CLI, signed by `signer` (default: the vendor key). */
       grant: ({ signer = 'vendor', ...grant } = {}) => mintGrant(keys[signer].file, grant),
@@ -409,54 +415,65 @@ export async function startStack({ vars = {}, signers = [], objects = {}, log, d
   }
 }
 
-/** The WebAssembly memory and the V8 heap in use of the Worker behind a DevTools socket. */
-async function inspect(socketUrl) {
+/**
+ * A DevTools session on the Worker behind `socketUrl`, whose `memory()` gives the WebAssembly
+ * memory and the V8 heap in use. It is opened once and kept: wrangler's inspector proxy is slow
+ * to answer a new session while the Worker is busy.
+ */
+async function inspectorSession(socketUrl) {
   const { default: WebSocket } = await import('ws');
   const ws = new WebSocket(socketUrl);
   await new Promise((resolve, reject) => {
     ws.once('open', resolve);
     ws.once('error', reject);
   });
+  let id = 0;
+  const contexts = [];
+  const waiting = new Map();
+  ws.on('message', (data) => {
+    const message = JSON.parse(data);
+    if (message.method === 'Runtime.executionContextCreated') contexts.push(message.params.context.id);
+    const done = waiting.get(message.id);
+    if (!done) return;
+    waiting.delete(message.id);
+    if (message.error) done.reject(new Error(`${message.error.message} (inspector)`));
+    else done.resolve(message.result);
+  });
+  const call = (method, params = {}) =>
+    new Promise((resolve, reject) => {
+      const my = ++id;
+      const timer = setTimeout(() => reject(new Error(`the inspector did not answer ${method}`)), 60000);
+      const settle = (f) => (value) => {
+        clearTimeout(timer);
+        f(value);
+      };
+      waiting.set(my, { resolve: settle(resolve), reject: settle(reject) });
+      ws.send(JSON.stringify({ id: my, method, params }));
+    });
   try {
-    let id = 0;
-    const contexts = [];
-    const waiting = new Map();
-    ws.on('message', (data) => {
-      const message = JSON.parse(data);
-      if (message.method === 'Runtime.executionContextCreated') contexts.push(message.params.context.id);
-      const done = waiting.get(message.id);
-      if (!done) return;
-      waiting.delete(message.id);
-      if (message.error) done.reject(new Error(`${message.error.message} (inspector)`));
-      else done.resolve(message.result);
-    });
-    const call = (method, params = {}) =>
-      new Promise((resolve, reject) => {
-        const my = ++id;
-        const timer = setTimeout(() => reject(new Error(`the inspector did not answer ${method}`)), 30000);
-        const settle = (f) => (value) => {
-          clearTimeout(timer);
-          f(value);
-        };
-        waiting.set(my, { resolve: settle(resolve), reject: settle(reject) });
-        ws.send(JSON.stringify({ id: my, method, params }));
-      });
     await call('Runtime.enable');
-    for (let i = 0; i < 50 && contexts.length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 100 && contexts.length === 0; i++) await new Promise((r) => setTimeout(r, 100));
     if (contexts.length === 0) throw new Error('the inspector named no execution context');
-    const prototype = await call('Runtime.evaluate', { expression: 'WebAssembly.Memory.prototype', contextId: contexts[0] });
-    // queryObjects collects garbage first, so what it finds is live.
-    const { objects } = await call('Runtime.queryObjects', { prototypeObjectId: prototype.result.objectId });
-    const { result } = await call('Runtime.callFunctionOn', {
-      objectId: objects.objectId,
-      functionDeclaration: 'function () { return this.reduce((sum, m) => sum + m.buffer.byteLength, 0); }',
-      returnByValue: true,
-    });
-    const heap = await call('Runtime.getHeapUsage');
-    return { wasm: result.value, heap: heap.usedSize };
-  } finally {
+  } catch (err) {
     ws.close();
+    throw err;
   }
+  return {
+    async memory() {
+      const context = contexts.at(-1);
+      const prototype = await call('Runtime.evaluate', { expression: 'WebAssembly.Memory.prototype', contextId: context });
+      // queryObjects collects garbage first, so what it finds is live.
+      const { objects } = await call('Runtime.queryObjects', { prototypeObjectId: prototype.result.objectId });
+      const { result } = await call('Runtime.callFunctionOn', {
+        objectId: objects.objectId,
+        functionDeclaration: 'function () { return this.reduce((sum, m) => sum + m.buffer.byteLength, 0); }',
+        returnByValue: true,
+      });
+      const heap = await call('Runtime.getHeapUsage');
+      return { wasm: result.value, heap: heap.usedSize };
+    },
+    close: () => ws.close(),
+  };
 }
 
 /**
