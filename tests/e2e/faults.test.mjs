@@ -268,6 +268,8 @@ test('S3 rotated its secret: 502 upstream_auth with S3 status in the row; recove
 
 test('a malformed ACL deployed: every request is 500 misconfigured without detail, recorded, nothing reaches S3', async () => {
   // config.test.mjs checks the log line that names the entry; this checks every kind of request.
+  // There is no recovery to show without a restart: settings are read once per isolate, so a
+  // corrected ACL is a new deployment, which `wrangler dev` serves by restarting the Worker.
   const bad = await startStack({
     faults: true,
     vars: { ACL: JSON.stringify({ ip: { allow: ['0.0.0.0/0'], deny: ['198.51.100.0/33'] } }) },
