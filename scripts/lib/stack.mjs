@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { startFaultProxy } from './faultproxy.mjs';
 
 const run = promisify(execFile);
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -165,9 +166,10 @@ export async function keygen(file) {
 
 /**
  * Starts s3s-fs on loopback with the local credentials, serving `dir` (each bucket a folder,
- * each object a plain file), seeded with `objects` in the demo bucket.
+ * each object a plain file), seeded with `objects` in the demo bucket. `secretKey` replaces the
+ * local secret, as a rotation on the server's side would.
  */
-export async function startS3({ dir, objects = {}, log }) {
+export async function startS3({ dir, objects = {}, secretKey = LOCAL.secretKey, log }) {
   for (const [key, body] of Object.entries(objects)) {
     const path = join(dir, LOCAL.bucket, key);
     mkdirSync(dirname(path), { recursive: true });
@@ -177,7 +179,7 @@ export async function startS3({ dir, objects = {}, log }) {
   const port = await freePort();
   const process = start('s3s-fs', env.S3S_FS_BIN, [
     '--host', '127.0.0.1', '--port', String(port),
-    '--access-key', LOCAL.accessKey, '--secret-key', LOCAL.secretKey, dir,
+    '--access-key', LOCAL.accessKey, '--secret-key', secretKey, dir,
   ], {}, log);
   try {
     await waitFor(process, answers(`http://127.0.0.1:${port}/`), 15000);
@@ -260,12 +262,19 @@ export function garageSettings(garage) {
  * @param {Record<string, Buffer|string>} [options.objects] objects to seed, by key
  * @param {(text: string) => void} [options.log] receives the services' output
  * @param {string} [options.dir] state folder (default: a fresh temporary one)
+ * @param {boolean} [options.faults] put a fault proxy (scripts/lib/faultproxy.mjs) between the
+ *   gatekeeper and s3s-fs; the stack's `faults` switches it
  */
-export async function startStack({ vars = {}, signers = [], objects = {}, log, dir } = {}) {
+export async function startStack({ vars = {}, signers = [], objects = {}, log, dir, faults = false } = {}) {
   const state = dir ?? mkdtempSync(join(tmpdir(), 's3gk-stack-'));
   mkdirSync(state, { recursive: true });
   const children = [];
+  let proxy;
+  // A DevTools session on the Worker, opened by the first isolateMemory() and kept.
+  let session;
   const stop = async () => {
+    await session?.then((s) => s.close(), () => {});
+    await proxy?.stop();
     await Promise.all(children.map(stopProcess));
     // A state folder made here is temporary (objects in it can be hundreds of MiB); one the
     // caller named (the demo's) is kept to look at.
@@ -284,9 +293,10 @@ export async function startStack({ vars = {}, signers = [], objects = {}, log, d
     const s3 = await startS3({ dir: join(state, 's3'), objects, log });
     children.push(s3.process);
     const data = s3.dataDir;
+    if (faults) proxy = await startFaultProxy({ upstream: s3.url });
 
     const settings = {
-      S3_ENDPOINT: s3.url,
+      S3_ENDPOINT: proxy?.url ?? s3.url,
       AWS_ACCESS_KEY_ID: LOCAL.accessKey,
       AWS_SECRET_ACCESS_KEY: LOCAL.secretKey,
       VENDOR_KEYS: JSON.stringify([vendorKey]),
@@ -328,6 +338,10 @@ export async function startStack({ vars = {}, signers = [], objects = {}, log, d
     return {
       url,
       s3Url: settings.S3_ENDPOINT,
+      /** The s3s-fs server itself, behind the fault proxy if there is one. */
+      s3ServerUrl: s3.url,
+      /** The fault proxy in front of s3s-fs, with `faults: true`. */
+      faults: proxy,
       dataDir: data,
       state,
       keyFile,
@@ -352,6 +366,19 @@ export async function startStack({ vars = {}, signers = [], objects = {}, log, d
           result[Number(pid) === proxyPid ? 'devProxy' : 'gatekeeper'] += Number(rss) * 1024;
         }
         return result;
+      },
+      /**
+       * The memory the gatekeeper's own code holds, read through wrangler's inspector after a
+       * full garbage collection (which `Runtime.queryObjects` makes): `wasm`, the WebAssembly linear memory (it never shrinks, so
+       * Rust allocations that are never freed show up in it), and `heap`, the V8 heap in use.
+       * Unlike `memory()`, it leaves out what workerd allocates for itself.
+       */
+      async isolateMemory() {
+        session ??= (async () => {
+          const [target] = await (await fetch(`http://127.0.0.1:${inspector}/json`)).json();
+          return inspectorSession(target.webSocketDebuggerUrl);
+        })();
+        return (await session).memory();
       },
       /** Mints a grant with the CLI, signed by `signer` (default: the vendor key). */
       grant: ({ signer = 'vendor', ...grant } = {}) => mintGrant(keys[signer].file, grant),
@@ -386,6 +413,67 @@ export async function startStack({ vars = {}, signers = [], objects = {}, log, d
     await stop();
     throw err;
   }
+}
+
+/**
+ * A DevTools session on the Worker behind `socketUrl`, whose `memory()` gives the WebAssembly
+ * memory and the V8 heap in use. It is opened once and kept: wrangler's inspector proxy is slow
+ * to answer a new session while the Worker is busy.
+ */
+async function inspectorSession(socketUrl) {
+  const { default: WebSocket } = await import('ws');
+  const ws = new WebSocket(socketUrl);
+  await new Promise((resolve, reject) => {
+    ws.once('open', resolve);
+    ws.once('error', reject);
+  });
+  let id = 0;
+  const contexts = [];
+  const waiting = new Map();
+  ws.on('message', (data) => {
+    const message = JSON.parse(data);
+    if (message.method === 'Runtime.executionContextCreated') contexts.push(message.params.context.id);
+    const done = waiting.get(message.id);
+    if (!done) return;
+    waiting.delete(message.id);
+    if (message.error) done.reject(new Error(`${message.error.message} (inspector)`));
+    else done.resolve(message.result);
+  });
+  const call = (method, params = {}) =>
+    new Promise((resolve, reject) => {
+      const my = ++id;
+      const timer = setTimeout(() => reject(new Error(`the inspector did not answer ${method}`)), 60000);
+      const settle = (f) => (value) => {
+        clearTimeout(timer);
+        f(value);
+      };
+      waiting.set(my, { resolve: settle(resolve), reject: settle(reject) });
+      ws.send(JSON.stringify({ id: my, method, params }));
+    });
+  try {
+    await call('Runtime.enable');
+    for (let i = 0; i < 100 && contexts.length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+    if (contexts.length === 0) throw new Error('the inspector named no execution context');
+  } catch (err) {
+    ws.close();
+    throw err;
+  }
+  return {
+    async memory() {
+      const context = contexts.at(-1);
+      const prototype = await call('Runtime.evaluate', { expression: 'WebAssembly.Memory.prototype', contextId: context });
+      // queryObjects collects garbage first, so what it finds is live.
+      const { objects } = await call('Runtime.queryObjects', { prototypeObjectId: prototype.result.objectId });
+      const { result } = await call('Runtime.callFunctionOn', {
+        objectId: objects.objectId,
+        functionDeclaration: 'function () { return this.reduce((sum, m) => sum + m.buffer.byteLength, 0); }',
+        returnByValue: true,
+      });
+      const heap = await call('Runtime.getHeapUsage');
+      return { wasm: result.value, heap: heap.usedSize };
+    },
+    close: () => ws.close(),
+  };
 }
 
 /**
