@@ -13,7 +13,7 @@ use std::cell::{Cell, RefCell};
 use std::future::Future;
 
 use worker::wasm_bindgen::JsValue;
-use worker::{Context, D1Database, D1PreparedStatement, Date, Env, Response};
+use worker::{D1Database, D1PreparedStatement, Date, Env, Response};
 
 use super::commit;
 use crate::Error;
@@ -53,7 +53,6 @@ enum Pending {
 /// One request's audit record and where it stands in D1.
 pub(super) struct Trail<'a> {
     env: &'a Env,
-    ctx: &'a Context,
     /// The record, filled in as the request proceeds.
     pub(super) record: AuditRecord,
     /// The row recorded as pending, if any.
@@ -65,10 +64,9 @@ pub(super) struct Trail<'a> {
 }
 
 impl<'a> Trail<'a> {
-    pub(super) fn new(env: &'a Env, ctx: &'a Context, record: AuditRecord) -> Self {
+    pub(super) fn new(env: &'a Env, record: AuditRecord) -> Self {
         Self {
             env,
-            ctx,
             record,
             pending: None,
             signed: false,
@@ -91,13 +89,7 @@ impl<'a> Trail<'a> {
         self.record.status = PENDING_STATUS;
         let started = Date::now().as_millis();
         let insert = async {
-            let inserted = commit::submit(
-                commit::Host::Request(self.ctx),
-                self.env,
-                Entry::Record(self.record.clone()),
-                false,
-            )
-            .await;
+            let inserted = commit::record(self.env, Entry::Record(self.record.clone())).await;
             (inserted, Date::now().as_millis())
         };
         let ask = async {
@@ -107,7 +99,7 @@ impl<'a> Trail<'a> {
         let ((inserted, d1_done), (reply, s3_done)) = futures_util::future::join(insert, ask).await;
         self.record.d1_ms = Some(d1_done.saturating_sub(started));
         self.record.s3_ms = Some(s3_done.saturating_sub(started));
-        let Ok(Some(id)) = inserted else {
+        let Ok(id) = inserted else {
             worker::console_error!("recording a read failed; refusing to serve it");
             reply.map(super::convert::discard).ok();
             return Err(Error::audit_unavailable());
@@ -227,11 +219,13 @@ impl<'a> Trail<'a> {
             }
             (None, Ok(_)) => return,
         };
-        if commit::submit(commit::Host::Request(self.ctx), self.env, entry, false)
-            .await
-            .is_err()
-        {
-            worker::console_error!("audit write failed after the outcome was decided");
+        match entry {
+            Entry::Record(_) => {
+                if commit::record(self.env, entry).await.is_err() {
+                    worker::console_error!("audit write failed after the outcome was decided");
+                }
+            }
+            Entry::Outcome { .. } => commit::outcome(self.env, entry, false).await,
         }
     }
 
@@ -258,12 +252,7 @@ impl ReadEnd {
             record: self.record,
             body_relayed,
         };
-        if commit::submit(commit::Host::WaitUntil, &self.env, entry, true)
-            .await
-            .is_err()
-        {
-            worker::console_error!("completing a read's audit row failed");
-        }
+        commit::outcome(&self.env, entry, true).await;
     }
 }
 

@@ -46,9 +46,7 @@ async fn fetch(request: Request, env: Env, ctx: Context) -> worker::Result<Respo
                 if let Ok(incoming) = &incoming {
                     record.describe(crate::request::intent(incoming).ok().as_ref(), &[]);
                 }
-                audit::Trail::new(&env, &ctx, record)
-                    .finish(Err(&err))
-                    .await;
+                audit::Trail::new(&env, record).finish(Err(&err)).await;
             }
             return convert::error_response(&err, &HeaderMap::new());
         }
@@ -57,9 +55,7 @@ async fn fetch(request: Request, env: Env, ctx: Context) -> worker::Result<Respo
     let incoming = match incoming {
         Ok(incoming) => incoming,
         Err(err) => {
-            audit::Trail::new(&env, &ctx, record)
-                .finish(Err(&err))
-                .await;
+            audit::Trail::new(&env, record).finish(Err(&err)).await;
             return convert::error_response(&err, &HeaderMap::new());
         }
     };
@@ -73,7 +69,7 @@ async fn fetch(request: Request, env: Env, ctx: Context) -> worker::Result<Respo
             .with_headers(convert::headers(preflight.headers())));
     }
 
-    let mut trail = audit::Trail::new(&env, &ctx, record);
+    let mut trail = audit::Trail::new(&env, record);
     let reply = serve(&gatekeeper, &incoming, &request, &caller, now, &mut trail).await;
     let mut headers = HeaderMap::new();
     cors(&mut headers);
