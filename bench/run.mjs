@@ -17,7 +17,7 @@ process.env.CLOUDFLARE_CF_FETCH_ENABLED = 'false';
 
 const { AwsClient } = await import('aws4fetch');
 const stack = await import('../scripts/lib/stack.mjs');
-const { streaming } = await import('./stream.mjs');
+const { readWhole, streaming } = await import('./stream.mjs');
 const { ROOT, LOCAL, CLI, freePort, keygen, mintGrant, startGarage, garageSettings, startMiniflare, startStack, start, stopProcess, waitFor, statements } = stack;
 const run = promisify(execFile);
 
@@ -56,21 +56,7 @@ const log = (...a) => console.error(`[bench ${new Date().toISOString().slice(11,
 
 async function load(url, headers, { concurrency, seconds = Infinity, requests = Infinity }) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency, maxFreeSockets: concurrency });
-  const target = new URL(url);
-  const get = () =>
-    new Promise((resolve) => {
-      const req = http.request(
-        { host: target.hostname, port: target.port, path: target.pathname + target.search, method: 'GET', headers, agent },
-        (res) => {
-          let bytes = 0;
-          res.on('data', (chunk) => (bytes += chunk.length));
-          res.on('end', () => resolve({ status: res.statusCode, bytes }));
-          res.on('error', () => resolve({ status: 0, bytes }));
-        },
-      );
-      req.on('error', () => resolve({ status: 0, bytes: 0 }));
-      req.end();
-    });
+  const get = () => readWhole(url, headers, agent);
   const latencies = [];
   let ok = 0;
   const failures = new Map();

@@ -5,12 +5,15 @@
 
 import http from 'node:http';
 
-/** Reads `url` whole with `headers`; resolves to the bytes received and the HTTP status. */
-function readWhole(url, headers) {
+/**
+ * GETs `url` with `headers` (through `agent`, if given) and reads the body whole; resolves to the
+ * HTTP status and the bytes received (status 0 if the request failed).
+ */
+export function readWhole(url, headers, agent) {
   const target = new URL(url);
   return new Promise((resolve) => {
     const req = http.request(
-      { host: target.hostname, port: target.port, path: target.pathname + target.search, method: 'GET', headers },
+      { host: target.hostname, port: target.port, path: target.pathname + target.search, method: 'GET', headers, agent },
       (res) => {
         let bytes = 0;
         res.on('data', (chunk) => (bytes += chunk.length));
