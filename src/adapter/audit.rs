@@ -1,11 +1,11 @@
 //! The audit trail of one request, written to D1.
 //!
-//! Rows are written in group commits ([`super::commit`]): one statement for the rows of every
-//! request that needs one at about the same time. A read's row is written as pending while S3 is
-//! asked, and no byte is released until both have answered; its outcome is written off the
-//! critical path, once the relay ends, riding a later batch. A write's row is inserted as pending
-//! before a byte goes to S3, in its own transaction that spends its grant's id, and completed with
-//! the outcome. A refusal's row is written before the refusal is returned; the flood bound of
+//! Each request writes its own row with its own statement, which also carries the outcomes of
+//! earlier requests waiting in the isolate ([`super::commit`]). A read's row is written as
+//! pending while S3 is asked, and no byte is released until both have answered; its outcome is
+//! written off the critical path, once the relay ends, riding a later request's statement. A
+//! write's row is inserted as pending before a byte goes to S3, by one statement that also spends
+//! its grant's id, and completed with the outcome. A refusal's row is written before the refusal is returned; the flood bound of
 //! [`crate::flood`] decides, from the facts this trail gathered (did a signature verify, was S3
 //! asked), whether it may be only counted. Every value is a bound parameter.
 

@@ -1,10 +1,10 @@
-//! Group commit: the audit rows of many concurrent requests written by one statement.
+//! Several audit rows written by one statement: a request's new row and the outcomes of earlier
+//! requests that ride with it.
 //!
 //! A D1 database runs its writes one at a time, so what bounds how many requests one audit
-//! database can take is the number of statements and transactions, not their size. Requests that
-//! need a row written at about the same time are gathered into a [`Batch`], which is one
-//! statement and so one transaction: it inserts new rows and completes pending ones, and every
-//! row in it is written, or none is.
+//! database can take is the number of statements and transactions, not their size. A [`Batch`]
+//! is one statement and so one transaction: it inserts new rows and completes pending ones, and
+//! every row in it is written, or none is.
 //!
 //! D1 takes at most 100 bound parameters per statement, far fewer than a batch of rows has, so
 //! the batch is bound as a single JSON array and `SQLite` reads each row from it with `json_each`.
