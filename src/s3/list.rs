@@ -152,6 +152,23 @@ mod tests {
         );
     }
 
+    /// The XML schema does not order `Contents` against `CommonPrefixes`; a server that
+    /// interleaves them (in key order) gives the same page.
+    #[test]
+    fn reads_interleaved_contents_and_prefixes() {
+        let xml = r"<ListBucketResult><IsTruncated>false</IsTruncated>
+  <Contents><Key>reports/a.csv</Key><Size>1</Size></Contents>
+  <CommonPrefixes><Prefix>reports/b/</Prefix></CommonPrefixes>
+  <Contents><Key>reports/c.csv</Key><Size>2</Size></Contents>
+  <CommonPrefixes><Prefix>reports/d/</Prefix></CommonPrefixes>
+</ListBucketResult>";
+        let listing = parse(xml, "", "reports/").unwrap();
+        let keys: Vec<_> = listing.objects.iter().map(|o| o.key.as_str()).collect();
+        assert_eq!(keys, ["reports/a.csv", "reports/c.csv"]);
+        assert_eq!(listing.prefixes, ["reports/b/", "reports/d/"]);
+        assert_eq!(listing.next_cursor, None);
+    }
+
     #[test]
     fn refuses_keys_outside_the_prefix() {
         assert!(parse(REPLY, "t7/", "reports/q").is_err());
