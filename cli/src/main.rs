@@ -9,6 +9,7 @@
 #![allow(clippy::doc_markdown)]
 
 mod audit;
+mod config;
 mod grant;
 mod inspect;
 mod keygen;
@@ -36,6 +37,8 @@ enum Command {
     Inspect(inspect::Args),
     /// The audit log: verify an export against its seals.
     Audit(audit::Args),
+    /// The gatekeeper's settings in wrangler.toml: check them before a deploy.
+    Config(config::Args),
 }
 
 fn main() -> ExitCode {
@@ -45,6 +48,7 @@ fn main() -> ExitCode {
         Command::Grant(args) => grant::run(&args),
         Command::Inspect(args) => inspect::run(&args),
         Command::Audit(args) => audit::run(&args),
+        Command::Config(args) => config::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
