@@ -63,6 +63,20 @@ pub enum RequestError {
 }
 
 impl RequestError {
+    /// Every kind, for checks that every code is documented.
+    pub(crate) const ALL: [Self; 8] = [
+        Self::NoRoute,
+        Self::MethodNotAllowed,
+        Self::UriTooLong,
+        Self::BadKey(None),
+        Self::BadQuery,
+        Self::BadHeader,
+        Self::NotImplemented,
+        Self::OperationDisabled,
+    ];
+}
+
+impl RequestError {
     pub(crate) fn status(self) -> StatusCode {
         match self {
             Self::NoRoute => StatusCode::NOT_FOUND,

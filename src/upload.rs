@@ -24,6 +24,16 @@ pub enum UploadError {
 }
 
 impl UploadError {
+    /// Every kind, for checks that every code is documented.
+    pub(crate) const ALL: [Self; 4] = [
+        Self::LengthRequired,
+        Self::BadLength,
+        Self::TooLarge,
+        Self::ContentTypeMismatch,
+    ];
+}
+
+impl UploadError {
     pub(crate) fn status(self) -> StatusCode {
         match self {
             Self::LengthRequired => StatusCode::LENGTH_REQUIRED,

@@ -43,6 +43,26 @@ enum Kind {
 }
 
 impl UpstreamError {
+    /// One error of each kind, for checks that every code is documented.
+    pub(crate) fn all() -> Vec<Self> {
+        [
+            Kind::NotFound,
+            Kind::Auth,
+            Kind::PreconditionFailed,
+            Kind::RangeNotSatisfiable,
+            Kind::Rejected,
+            Kind::Unavailable,
+            Kind::Timeout,
+            Kind::Unreachable,
+            Kind::Malformed,
+        ]
+        .into_iter()
+        .map(|kind| Self { kind, status: None })
+        .collect()
+    }
+}
+
+impl UpstreamError {
     /// S3 did not answer in time.
     pub const fn timeout() -> Self {
         Self {
