@@ -146,17 +146,21 @@ fn policies(args: &Args) -> Result<Value, String> {
             "Resource": format!("arn:aws:s3:::{audit_bucket}/{prefix}*"),
         }));
     }
+    // Only object reads and writes touch the key; a gatekeeper that only lists needs none of it.
+    let uses_objects = !object_actions.is_empty() || args.audit_prefix.is_some();
     let encryption = match &args.kms_key {
         Some(arn) => {
             let region = kms_region(arn)?;
-            statements.push(json!({
+            if uses_objects {
+                statements.push(json!({
                 "Sid": "GatekeeperKms",
                 "Effect": "Allow",
                 "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
                 "Resource": arn,
                 // Only through S3: the key cannot be used directly with these credentials.
                 "Condition": { "StringEquals": { "kms:ViaService": format!("s3.{region}.amazonaws.com") } },
-            }));
+                }));
+            }
             json!({ "SSEAlgorithm": "aws:kms", "KMSMasterKeyID": arn })
         }
         None => json!({ "SSEAlgorithm": "AES256" }),

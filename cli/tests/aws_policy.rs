@@ -146,6 +146,21 @@ fn kms_permissions_come_only_with_a_kms_key_and_only_through_s3() {
         json!({ "SSEAlgorithm": "aws:kms", "KMSMasterKeyID": KMS })
     );
     assert!(aws_policy(&["--bucket", "acme-reports", "--kms-key", "alias/mine"]).is_err());
+    // A gatekeeper that only lists reads no object, so it needs no key.
+    let list_only = aws_policy(&[
+        "--bucket",
+        "acme-reports",
+        "--ops",
+        "list",
+        "--kms-key",
+        KMS,
+    ])
+    .unwrap();
+    assert!(
+        allowed(&list_only)
+            .iter()
+            .all(|(a, _)| !a.starts_with("kms:"))
+    );
 }
 
 #[test]
