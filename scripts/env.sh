@@ -21,6 +21,12 @@ WASM_BINDGEN_VERSION="$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version 
 FUZZ_TOOLCHAIN="nightly-2026-10-30"
 CARGO_FUZZ_VERSION="0.13.2"
 
+# moto's server evaluates IAM policies once its authentication is on: the check of the
+# policies `gatekeeper aws-policy` prints (tests/e2e/aws-policy.test.mjs). Pinned: another
+# version may evaluate differently.
+MOTO_VERSION="5.2.5"
+MOTO_DIR="$CACHE/moto-$MOTO_VERSION"
+
 TOOLS="$CACHE/tools"
 # Build output is kept in the cache too, so a fresh clone (as CI makes) reuses compiled
 # dependencies and only rebuilds the project's own crates.

@@ -183,6 +183,19 @@ pub enum AclDenial {
 }
 
 impl AclDenial {
+    /// Every kind, for checks that every code is documented.
+    pub(crate) const ALL: [Self; 7] = [
+        Self::IpUnknown,
+        Self::IpDenied,
+        Self::IpNotAllowed,
+        Self::CountryUnknown,
+        Self::Tor,
+        Self::CountryDenied,
+        Self::CountryNotAllowed,
+    ];
+}
+
+impl AclDenial {
     /// The stable code in replies and the audit log.
     pub fn code(self) -> &'static str {
         match self {

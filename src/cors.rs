@@ -14,7 +14,7 @@ use http::{HeaderMap, HeaderValue, Method, Response, StatusCode, header};
 /// Methods the API has.
 const METHODS: &str = "GET, HEAD, PUT, DELETE";
 /// Request headers a page may send: the grant and the headers the API reads.
-const REQUEST_HEADERS: &str = "authorization, content-type, range, if-match, if-none-match, if-modified-since, if-unmodified-since";
+const REQUEST_HEADERS: &str = "authorization, content-type, range, if-match, if-none-match, if-modified-since, if-unmodified-since, content-md5, x-amz-checksum-sha256";
 /// Response headers a page may read, beyond the CORS-safelisted ones.
 const EXPOSED_HEADERS: &str = "content-length, content-range, accept-ranges, etag, last-modified";
 /// How long a browser may cache a preflight answer, in seconds.

@@ -122,6 +122,25 @@ impl Error {
     }
 }
 
+impl Error {
+    /// One error of every kind the gatekeeper can answer with, so that tests can check that
+    /// each code is documented (`tests/api_docs.rs`).
+    pub fn all() -> Vec<Self> {
+        let mut all = vec![
+            Self::misconfigured(),
+            Self::audit_unavailable(),
+            Self::internal(),
+            OriginNotAllowed.into(),
+        ];
+        all.extend(RequestError::ALL.map(Self::from));
+        all.extend(AclDenial::ALL.map(Self::from));
+        all.extend(GrantError::all().into_iter().map(Self::from));
+        all.extend(UpstreamError::all().into_iter().map(Self::from));
+        all.extend(UploadError::ALL.map(Self::from));
+        all
+    }
+}
+
 /// The operator's view: the full, private detail. Never sent to a caller.
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

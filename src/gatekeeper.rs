@@ -226,6 +226,7 @@ impl Gatekeeper {
                         .map(|v| (header::CONTENT_TYPE, v)),
                 );
                 sent.extend(self.encryption.headers());
+                sent.extend(crate::digest::headers(headers, &decision.grants)?);
                 self.signer
                     .object(Method::PUT, key, sent, Payload::Unsigned, now)
             }

@@ -14,6 +14,7 @@ pub mod acl;
 pub mod audit;
 pub mod config;
 pub mod cors;
+mod digest;
 mod error;
 pub mod flood;
 mod gatekeeper;

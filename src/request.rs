@@ -60,6 +60,24 @@ pub enum RequestError {
     NotImplemented,
     /// The operation is switched off in this gatekeeper's configuration.
     OperationDisabled,
+    /// An object request asks for what S3 would do with `versionId` or a `response-*`
+    /// parameter, which the gatekeeper does not pass on.
+    UnsupportedParameter,
+}
+
+impl RequestError {
+    /// Every kind, for checks that every code is documented.
+    pub(crate) const ALL: [Self; 9] = [
+        Self::NoRoute,
+        Self::MethodNotAllowed,
+        Self::UriTooLong,
+        Self::BadKey(None),
+        Self::BadQuery,
+        Self::BadHeader,
+        Self::NotImplemented,
+        Self::OperationDisabled,
+        Self::UnsupportedParameter,
+    ];
 }
 
 impl RequestError {
@@ -70,7 +88,9 @@ impl RequestError {
                 StatusCode::METHOD_NOT_ALLOWED
             }
             Self::UriTooLong => StatusCode::URI_TOO_LONG,
-            Self::BadKey(_) | Self::BadQuery | Self::BadHeader => StatusCode::BAD_REQUEST,
+            Self::BadKey(_) | Self::BadQuery | Self::BadHeader | Self::UnsupportedParameter => {
+                StatusCode::BAD_REQUEST
+            }
         }
     }
 
@@ -84,6 +104,7 @@ impl RequestError {
             Self::BadHeader => "bad_header",
             Self::NotImplemented => "operation_not_supported",
             Self::OperationDisabled => "operation_disabled",
+            Self::UnsupportedParameter => "unsupported_parameter",
         }
     }
 
@@ -99,6 +120,9 @@ impl RequestError {
             Self::BadHeader => "Range, If-*, and Content-Type headers must be printable ASCII",
             Self::NotImplemented => "this gatekeeper does not offer that operation",
             Self::OperationDisabled => "this operation is switched off on this gatekeeper",
+            Self::UnsupportedParameter => {
+                "versionId and response-* are not supported: objects are served as stored, current version only"
+            }
         }
     }
 }
@@ -161,6 +185,9 @@ pub fn intent<B>(request: &Request<B>) -> Result<Intent, RequestError> {
         Method::DELETE => Operation::Delete,
         _ => return Err(RequestError::MethodNotAllowed),
     };
+    if overrides_s3(request.uri().query().unwrap_or_default()) {
+        return Err(RequestError::UnsupportedParameter);
+    }
     if !well_escaped(encoded_key) {
         return Err(RequestError::BadKey(None));
     }
@@ -172,6 +199,20 @@ pub fn intent<B>(request: &Request<B>) -> Result<Intent, RequestError> {
         operation,
         target: Scope::Key(key),
         page: None,
+    })
+}
+
+/// Whether an object request's query asks for another version (`versionId`) or for S3 to
+/// rewrite its reply headers (`response-content-type`, `response-content-disposition`, …). The
+/// gatekeeper sends S3 no query string for an object, so S3 would serve the current version
+/// with its stored headers, and a caller asking for something else would silently get that;
+/// it is refused instead. Names are compared ignoring case, as some S3-compatible servers do.
+fn overrides_s3(query: &str) -> bool {
+    form_urlencoded::parse(query.as_bytes()).any(|(name, _)| {
+        name.eq_ignore_ascii_case("versionId")
+            || name
+                .get(..9)
+                .is_some_and(|start| start.eq_ignore_ascii_case("response-"))
     })
 }
 

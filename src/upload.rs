@@ -21,13 +21,30 @@ pub enum UploadError {
     TooLarge,
     /// The `Content-Type` is not the one the grant names.
     ContentTypeMismatch,
+    /// A `Content-MD5` or `x-amz-checksum-sha256` that is not the base64 of a digest.
+    BadDigest,
+    /// An `x-amz-checksum-sha256` other than the grant's `sha256`, or grants that name
+    /// different ones.
+    DigestMismatch,
+}
+
+impl UploadError {
+    /// Every kind, for checks that every code is documented.
+    pub(crate) const ALL: [Self; 6] = [
+        Self::LengthRequired,
+        Self::BadLength,
+        Self::TooLarge,
+        Self::ContentTypeMismatch,
+        Self::BadDigest,
+        Self::DigestMismatch,
+    ];
 }
 
 impl UploadError {
     pub(crate) fn status(self) -> StatusCode {
         match self {
             Self::LengthRequired => StatusCode::LENGTH_REQUIRED,
-            Self::BadLength => StatusCode::BAD_REQUEST,
+            Self::BadLength | Self::BadDigest | Self::DigestMismatch => StatusCode::BAD_REQUEST,
             Self::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::ContentTypeMismatch => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         }
@@ -39,6 +56,8 @@ impl UploadError {
             Self::BadLength => "bad_content_length",
             Self::TooLarge => "too_large",
             Self::ContentTypeMismatch => "content_type_mismatch",
+            Self::BadDigest => "bad_digest",
+            Self::DigestMismatch => "digest_mismatch",
         }
     }
 
@@ -52,6 +71,10 @@ impl UploadError {
             Self::ContentTypeMismatch => {
                 "the upload's Content-Type is not the one the grant allows"
             }
+            Self::BadDigest => {
+                "Content-MD5 and x-amz-checksum-sha256 must each be the base64 of one digest"
+            }
+            Self::DigestMismatch => "the upload's checksum is not the one the grant allows",
         }
     }
 }

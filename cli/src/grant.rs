@@ -44,6 +44,10 @@ pub(crate) struct Args {
     /// For put: the only Content-Type the upload may have.
     #[arg(long, value_name = "TYPE")]
     content_type: Option<String>,
+    /// For put: the SHA-256 (64 hex digits, as sha256sum prints it) of the only content the
+    /// upload may have.
+    #[arg(long, value_name = "HEX")]
+    sha256: Option<String>,
     /// Print a curl command for this gatekeeper base URL instead of the bare token.
     #[arg(long, value_name = "URL")]
     curl: Option<String>,
@@ -74,6 +78,7 @@ pub(crate) fn run(args: &Args) -> Result<(), String> {
         ip: args.ip.clone(),
         max_size: args.max_size,
         content_type: args.content_type.clone(),
+        sha256: args.sha256.clone(),
         nbf: None,
     };
     let token = key.mint(&claims).map_err(|e| e.to_string())?;

@@ -9,6 +9,8 @@
 #![allow(clippy::doc_markdown)]
 
 mod audit;
+mod aws_policy;
+mod config;
 mod grant;
 mod inspect;
 mod keygen;
@@ -36,6 +38,11 @@ enum Command {
     Inspect(inspect::Args),
     /// The audit log: verify an export against its seals.
     Audit(audit::Args),
+    /// The gatekeeper's settings in wrangler.toml: check them before a deploy.
+    Config(config::Args),
+    /// Print the least-privilege AWS policies for the gatekeeper's bucket, as JSON: the IAM
+    /// policy of its credentials, a bucket policy, default encryption and a lifecycle rule.
+    AwsPolicy(aws_policy::Args),
 }
 
 fn main() -> ExitCode {
@@ -45,6 +52,8 @@ fn main() -> ExitCode {
         Command::Grant(args) => grant::run(&args),
         Command::Inspect(args) => inspect::run(&args),
         Command::Audit(args) => audit::run(&args),
+        Command::Config(args) => config::run(&args),
+        Command::AwsPolicy(args) => aws_policy::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

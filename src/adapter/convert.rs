@@ -26,7 +26,7 @@ use crate::{Error, response};
 ///
 /// The caller's IP and the audit record's `cf-ray`, `User-Agent` and `Origin` are read apart, by
 /// [`caller`] and [`audit_base`].
-const REQUEST_HEADERS: [HeaderName; 10] = [
+const REQUEST_HEADERS: [HeaderName; 12] = [
     http::header::AUTHORIZATION,
     http::header::ORIGIN,
     http::header::ACCESS_CONTROL_REQUEST_METHOD,
@@ -37,6 +37,9 @@ const REQUEST_HEADERS: [HeaderName; 10] = [
     http::header::IF_UNMODIFIED_SINCE,
     http::header::CONTENT_LENGTH,
     http::header::CONTENT_TYPE,
+    // An upload's digests, which S3 checks the body against (docs/api.md, upload integrity).
+    HeaderName::from_static("content-md5"),
+    HeaderName::from_static("x-amz-checksum-sha256"),
 ];
 
 /// The caller as the edge sees it: `CF-Connecting-IP` and `request.cf` only.

@@ -40,4 +40,8 @@ pub struct Claims {
     /// For `put`: the only `Content-Type` the upload may have.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content_type: Option<String>,
+    /// For `put`: the SHA-256 of the only content the upload may have, as 64 lower-case hex
+    /// digits; the gatekeeper has S3 check it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
 }

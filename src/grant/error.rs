@@ -37,6 +37,36 @@ pub(crate) enum Kind {
 }
 
 impl GrantError {
+    /// One error of each kind, for checks that every code is documented.
+    pub(crate) fn all() -> Vec<Self> {
+        [
+            Kind::Missing,
+            Kind::TooMany,
+            Kind::TooLong,
+            Kind::Malformed,
+            Kind::UnknownKey,
+            Kind::KeyNotValidNow,
+            Kind::KeyNotTrustedForOperation,
+            Kind::BadSignature,
+            Kind::WrongAudience,
+            Kind::Expired,
+            Kind::NotYetValid,
+            Kind::LifetimeTooLong,
+            Kind::ScopeMismatch,
+            Kind::JtiRequired,
+            Kind::IpMismatch,
+            Kind::Replayed,
+            Kind::SignaturesInsufficient,
+            Kind::DuplicateSigner,
+            Kind::SubMismatch,
+        ]
+        .into_iter()
+        .map(Self::new)
+        .collect()
+    }
+}
+
+impl GrantError {
     pub(crate) const fn new(kind: Kind) -> Self {
         Self { kind }
     }

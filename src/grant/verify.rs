@@ -81,6 +81,8 @@ pub struct Grant {
     pub max_size: Option<u64>,
     /// For uploads, the only content type allowed.
     pub content_type: Option<String>,
+    /// For uploads, the SHA-256 of the only content allowed.
+    pub sha256: Option<[u8; 32]>,
 }
 
 impl Grant {
@@ -392,6 +394,14 @@ fn read(key_id: String, claims: Claims) -> Result<(Grant, Validity), GrantError>
     if claims.content_type.as_deref() == Some("") {
         return Err(malformed());
     }
+    // Only an upload has content to bind; on any other grant the claim would promise nothing.
+    let sha256 = match claims.sha256.as_deref() {
+        None => None,
+        Some(hex) if operation == Operation::Put => {
+            Some(crate::digest::parse_claim(hex).ok_or_else(malformed)?)
+        }
+        Some(_) => return Err(malformed()),
+    };
     let ip = claims
         .ip
         .as_deref()
@@ -409,6 +419,7 @@ fn read(key_id: String, claims: Claims) -> Result<(Grant, Validity), GrantError>
         ip,
         max_size: claims.max_size,
         content_type: claims.content_type,
+        sha256,
     };
     let validity = Validity {
         audience: claims.aud,

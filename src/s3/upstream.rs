@@ -40,6 +40,28 @@ enum Kind {
     Timeout,
     Unreachable,
     Malformed,
+    DigestMismatch,
+}
+
+impl UpstreamError {
+    /// One error of each kind, for checks that every code is documented.
+    pub(crate) fn all() -> Vec<Self> {
+        [
+            Kind::NotFound,
+            Kind::Auth,
+            Kind::PreconditionFailed,
+            Kind::RangeNotSatisfiable,
+            Kind::Rejected,
+            Kind::Unavailable,
+            Kind::Timeout,
+            Kind::Unreachable,
+            Kind::Malformed,
+            Kind::DigestMismatch,
+        ]
+        .into_iter()
+        .map(|kind| Self { kind, status: None })
+        .collect()
+    }
 }
 
 impl UpstreamError {
@@ -89,6 +111,11 @@ impl UpstreamError {
                     | "NotSignedUp",
                 ),
             ) => Kind::Auth,
+            // The body did not match the `Content-MD5` or checksum sent with it: the caller's
+            // bytes, not the gatekeeper, are at fault, and S3 stored nothing.
+            (400, Some("BadDigest" | "InvalidDigest" | "XAmzContentChecksumMismatch")) => {
+                Kind::DigestMismatch
+            }
             (500..=599, _) => Kind::Unavailable,
             _ => Kind::Rejected,
         };
@@ -108,6 +135,7 @@ impl UpstreamError {
             Kind::NotFound => StatusCode::NOT_FOUND,
             Kind::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             Kind::RangeNotSatisfiable => StatusCode::RANGE_NOT_SATISFIABLE,
+            Kind::DigestMismatch => StatusCode::BAD_REQUEST,
             Kind::Auth
             | Kind::Rejected
             | Kind::Unavailable
@@ -128,6 +156,7 @@ impl UpstreamError {
             Kind::Timeout => "upstream_timeout",
             Kind::Unreachable => "upstream_unreachable",
             Kind::Malformed => "upstream_malformed",
+            Kind::DigestMismatch => "digest_mismatch",
         }
     }
 
@@ -144,6 +173,7 @@ impl UpstreamError {
             Kind::Timeout => "the storage service did not answer in time",
             Kind::Unreachable => "the storage service could not be reached",
             Kind::Malformed => "the storage service answered with something unexpected",
+            Kind::DigestMismatch => "the uploaded bytes do not match their checksum",
         }
     }
 }

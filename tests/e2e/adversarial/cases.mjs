@@ -361,15 +361,15 @@ export const cases = [
   { id: 'route-prefix-only', why: '/objectsadv is no route', grants: [read], request: { path: '/objectsadv/read.csv' }, expect: { status: 404, code: 'no_route', audit: { op: null, key: null } } },
 
   // ---------------------------------------------------------------- queries and S3 headers on every method
-  { id: 'query-get-version-id', why: 'a versionId is not passed to S3', grants: [read], request: { path: `${READ}?versionId=1&x-id=GetObject` }, expect: readOk },
+  { id: 'query-get-version-id', why: 'a versionId is refused, not served as the current version', grants: [read], request: { path: `${READ}?versionId=1&x-id=GetObject` }, expect: { status: 400, code: 'unsupported_parameter' } },
   {
-    id: 'query-get-response-overrides', why: 'response-content-type cannot make S3 serve HTML', grants: [read],
-    request: { path: `${READ}?response-content-type=text/html&response-content-disposition=inline` }, expect: { ...readOk, headersNotMatching: { 'content-type': 'html', 'content-disposition': 'inline' } },
+    id: 'query-get-response-overrides', why: 'response-content-type cannot make S3 serve HTML: it is refused', grants: [read],
+    request: { path: `${READ}?response-content-type=text/html&response-content-disposition=inline` }, expect: { status: 400, code: 'unsupported_parameter', headersNotMatching: { 'content-type': 'html', 'content-disposition': 'inline' } },
   },
   { id: 'query-get-acl', why: '?acl does not turn the read into GetObjectAcl', grants: [read], request: { path: `${READ}?acl` }, expect: readOk },
   { id: 'query-put-uploads', why: '?uploads does not start a multipart upload', grants: [putGrant('adv/up/q-uploads')], request: { method: 'PUT', path: '/objects/adv/up/q-uploads?uploads', body: 'plain put' }, expect: { status: 200, s3: { put: 'adv/up/q-uploads', bytes: 'plain put' }, audit: { op: 'put', key: 'adv/up/q-uploads', s3_status: 200, bytes_in: 9 } } },
   { id: 'query-put-part', why: 'partNumber and uploadId are not passed on', grants: [putGrant('adv/up/q-part')], request: { method: 'PUT', path: '/objects/adv/up/q-part?partNumber=1&uploadId=abc', body: 'plain put' }, expect: { status: 200, s3: { put: 'adv/up/q-part', bytes: 'plain put' }, audit: { op: 'put', key: 'adv/up/q-part', s3_status: 200, bytes_in: 9 } } },
-  { id: 'query-delete-version', why: 'a versionId does not reach S3 on delete', grants: [{ claims: { op: 'delete', key: 'adv/del/query' } }], request: { method: 'DELETE', path: '/objects/adv/del/query?versionId=1' }, expect: { status: 204, body: '', s3: { deleted: 'adv/del/query' }, audit: { op: 'delete', key: 'adv/del/query', s3_status: 204 } } },
+  { id: 'query-delete-version', why: 'a versionId on delete is refused, and nothing is deleted', grants: [{ claims: { op: 'delete', key: 'adv/del/query' } }], request: { method: 'DELETE', path: '/objects/adv/del/query?versionId=1' }, expect: { status: 400, code: 'unsupported_parameter' } },
   { id: 'query-head-part', why: 'a partNumber on head is ignored', grants: [{ claims: { op: 'head', key: 'adv/read.csv' } }], request: { method: 'HEAD', path: `${READ}?partNumber=1` }, expect: { status: 200, body: '', audit: { op: 'head', key: 'adv/read.csv', s3_status: 200 } } },
   {
     id: 'amz-put-copy-source', why: 'x-amz-copy-source cannot copy the secret into the granted key', grants: [putGrant('adv/up/copy')],
@@ -382,8 +382,9 @@ export const cases = [
     expect: { status: 200, s3: { put: 'adv/up/acl', bytes: 'acl' }, audit: { op: 'put', key: 'adv/up/acl', s3_status: 200 } },
   },
   {
-    id: 'amz-put-content-sha256', why: 'a caller x-amz-content-sha256 and Content-MD5 do not replace the gatekeeper signature', grants: [putGrant('adv/up/sha')],
-    request: { method: 'PUT', path: '/objects/adv/up/sha', body: 'sha', headers: [['x-amz-content-sha256', '0000000000000000000000000000000000000000000000000000000000000000'], ['content-md5', 'AAAAAAAAAAAAAAAAAAAAAA=='], ['x-amz-date', '20000101T000000Z']] },
+    // A Content-MD5 is passed on for S3 to check (tests/e2e/integrity.test.mjs): this one is the body's.
+    id: 'amz-put-content-sha256', why: 'a caller x-amz-content-sha256 and x-amz-date do not replace the gatekeeper signature', grants: [putGrant('adv/up/sha')],
+    request: { method: 'PUT', path: '/objects/adv/up/sha', body: 'sha', headers: [['x-amz-content-sha256', '0000000000000000000000000000000000000000000000000000000000000000'], ['content-md5', 'ynlPstlQrPJclk7MNfLX4g=='], ['x-amz-date', '20000101T000000Z']] },
     expect: { status: 200, s3: { put: 'adv/up/sha', bytes: 'sha' }, audit: { op: 'put', key: 'adv/up/sha', s3_status: 200 } },
   },
   {
