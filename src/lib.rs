@@ -14,6 +14,7 @@ pub mod acl;
 pub mod audit;
 pub mod config;
 pub mod cors;
+pub mod disposition;
 mod error;
 pub mod flood;
 mod gatekeeper;

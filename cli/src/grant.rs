@@ -44,6 +44,9 @@ pub(crate) struct Args {
     /// For put: the only Content-Type the upload may have.
     #[arg(long, value_name = "TYPE")]
     content_type: Option<String>,
+    /// For get and head: the name the reply offers the object under, as an attachment.
+    #[arg(long, value_name = "NAME")]
+    filename: Option<String>,
     /// Print a curl command for this gatekeeper base URL instead of the bare token.
     #[arg(long, value_name = "URL")]
     curl: Option<String>,
@@ -74,6 +77,7 @@ pub(crate) fn run(args: &Args) -> Result<(), String> {
         ip: args.ip.clone(),
         max_size: args.max_size,
         content_type: args.content_type.clone(),
+        filename: args.filename.clone(),
         nbf: None,
     };
     let token = key.mint(&claims).map_err(|e| e.to_string())?;

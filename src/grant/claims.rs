@@ -40,4 +40,8 @@ pub struct Claims {
     /// For `put`: the only `Content-Type` the upload may have.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content_type: Option<String>,
+    /// For `get` and `head`: the name the reply offers the object under, as an attachment
+    /// (`Content-Disposition`; see [`crate::disposition`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filename: Option<String>,
 }

@@ -8,6 +8,7 @@ use ipnet::IpNet;
 use serde::Deserialize;
 
 use crate::acl::{canonical_ip, canonical_net};
+use crate::disposition::Filename;
 use crate::grant::GrantError;
 use crate::grant::claims::Claims;
 use crate::grant::error::Kind;
@@ -81,6 +82,8 @@ pub struct Grant {
     pub max_size: Option<u64>,
     /// For uploads, the only content type allowed.
     pub content_type: Option<String>,
+    /// For reads, the name the reply offers the object under.
+    pub filename: Option<Filename>,
 }
 
 impl Grant {
@@ -392,6 +395,17 @@ fn read(key_id: String, claims: Claims) -> Result<(Grant, Validity), GrantError>
     if claims.content_type.as_deref() == Some("") {
         return Err(malformed());
     }
+    // A name for a write or a listing would mean nothing: a mistake, like a `prefix` on a read.
+    let filename = match claims.filename {
+        Some(_) if !matches!(operation, Operation::Get | Operation::Head) => {
+            return Err(malformed());
+        }
+        name => name
+            .as_deref()
+            .map(str::parse::<Filename>)
+            .transpose()
+            .map_err(|_| malformed())?,
+    };
     let ip = claims
         .ip
         .as_deref()
@@ -409,6 +423,7 @@ fn read(key_id: String, claims: Claims) -> Result<(Grant, Validity), GrantError>
         ip,
         max_size: claims.max_size,
         content_type: claims.content_type,
+        filename,
     };
     let validity = Validity {
         audience: claims.aud,
