@@ -200,7 +200,12 @@ impl Gatekeeper {
                 check,
             )
         };
-        let authorized = match request::url_grants(request)? {
+        let in_url = request::url_grants(request);
+        // Off means off: any `grant` parameter is refused as such, however it is spelt.
+        if self.url_verifier.is_none() && !matches!(in_url, Ok(None)) {
+            return Err(RequestError::GrantInUrlDisabled.into());
+        }
+        let authorized = match in_url? {
             None => authorize(&self.verifier, &mut request::grants(request)),
             Some(tokens) => {
                 let url_verifier = self

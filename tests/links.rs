@@ -60,12 +60,21 @@ fn grants_in_the_url_are_refused_unless_switched_on() {
     let head = mint("head", KEY, |_| {});
     for (name, settings) in [("unset", vec![]), ("off", vec![("GRANT_IN_QUERY", "off")])] {
         let gatekeeper = support::gatekeeper(&settings);
-        for (method, token) in [("GET", &get), ("HEAD", &head)] {
-            let decision = decide(&gatekeeper, method, &link(KEY, token), None);
+        let twice = format!("/objects/{KEY}?grant={get}&grant={get}");
+        let empty = format!("/objects/{KEY}?grant=");
+        for (method, path, header) in [
+            ("GET", link(KEY, &get), None),
+            ("HEAD", link(KEY, &head), None),
+            ("GET", twice, None),
+            ("GET", empty.clone(), None),
+            ("GET", empty, Some(get.as_str())),
+            ("GET", link(KEY, &get), Some(get.as_str())),
+        ] {
+            let decision = decide(&gatekeeper, method, &path, header);
             assert_eq!(
                 outcome(&decision),
                 Err((403, "grant_in_url_disabled")),
-                "{name}: {method}"
+                "{name}: {method} {path}"
             );
             assert!(decision.grants.is_empty(), "{name}: no grant is opened");
         }
