@@ -7,9 +7,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startStack, LOCAL } from '../../scripts/lib/stack.mjs';
+import { promisify } from 'node:util';
+import { startStack, LOCAL, CLI } from '../../scripts/lib/stack.mjs';
 import { grantMinter } from '../../examples/vendor-node/grant.mjs';
 
 const KEY = 'reports/2026/q3 summary.csv';
@@ -31,7 +33,7 @@ before(async () => {
   const objects = { [KEY]: BODY, 'adv/keep.txt': 'keep me\n' };
   [off, on] = await Promise.all([
     startStack({ objects }),
-    startStack({ objects, faults: true, vars: { GRANT_IN_QUERY: 'on', DELETE_ENABLED: 'true' } }),
+    startStack({ objects, faults: true, vars: { GRANT_IN_QUERY: 'on', DELETE_ENABLED: 'true', AUDIT_SEAL_GRACE_SECONDS: '0' } }),
   ]);
 });
 
@@ -195,5 +197,40 @@ test('the token never reaches S3, the audit log or the Worker log', async () => 
     // (docs/threat-model.md).
     const worker = stack.output().split('\n').filter((l) => !l.includes('[wrangler:'));
     assertNoToken(worker.join('\n'), 'the Worker log');
+  }
+});
+
+test('the seal covers grant_in_url: flipping it in a sealed row is named by audit verify', async () => {
+  await on.settled();
+  const { status, outcome } = await on.cron(Date.now() + 2);
+  assert.equal(status, 200, outcome);
+  const json = await on.export('SELECT * FROM audit_log ORDER BY id; SELECT * FROM audit_seals ORDER BY id');
+  const verify = async (text, name) => {
+    const file = join(on.state, `${name}.json`);
+    writeFileSync(file, text);
+    try {
+      const { stdout } = await promisify(execFile)(CLI, ['audit', 'verify', '--key', on.sealKey.public, file]);
+      return { code: 0, stdout };
+    } catch (err) {
+      if (typeof err.code !== 'number') throw err;
+      return { code: err.code, stdout: err.stdout };
+    }
+  };
+  const clean = await verify(json, 'links-clean');
+  assert.equal(clean.code, 0, clean.stdout);
+  assert.match(clean.stdout, /^intact: every sealed row matches its seal$/m);
+
+  const sets = JSON.parse(json);
+  const rows = sets[0].results;
+  const fromLink = rows.find((r) => r.grant_in_url === 1 && r.decision === 'allowed');
+  const fromHeader = rows.find((r) => r.grant_in_url === null && r.decision === 'allowed');
+  assert.ok(fromLink && fromHeader);
+  fromLink.grant_in_url = null;
+  fromHeader.grant_in_url = 1;
+  const edited = await verify(JSON.stringify(sets), 'links-edited');
+  assert.equal(edited.code, 1, edited.stdout);
+  for (const row of [fromLink, fromHeader]) {
+    // The first finding is TAMPERED; the others follow as `also:`.
+    assert.match(edited.stdout, new RegExp(`^(TAMPERED: |  also: )row ${row.id} was changed after seal \\d+ sealed it$`, 'm'));
   }
 });
