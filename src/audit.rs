@@ -116,12 +116,15 @@ pub struct AuditRecord {
     /// For a write: the grant ids it spends, as the JSON of [`crate::replay::spent_column`];
     /// inserting the row spends them.
     pub spent: Option<String>,
+    /// Whether the request carried its grant in the URL (a link), accepted or not. Recorded as
+    /// 1, or NULL for a grant in `Authorization` (or none); the token itself is never recorded.
+    pub grant_in_url: bool,
 }
 
 /// The INSERT statement's text, shared by [`INSERT_SQL`] and [`INSERT_RETURNING_SQL`].
 macro_rules! insert_sql {
     () => {
-        "INSERT INTO audit_log (time_ms, request_id, operation, bucket, object_key, decision, status, s3_status, bytes_in, bytes_out, duration_ms, ip, country, asn, colo, user_agent, origin, key_id, sub, jti, signers, method, spent) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)"
+        "INSERT INTO audit_log (time_ms, request_id, operation, bucket, object_key, decision, status, s3_status, bytes_in, bytes_out, duration_ms, ip, country, asn, colo, user_agent, origin, key_id, sub, jti, signers, method, spent, grant_in_url) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)"
     };
 }
 
@@ -195,6 +198,7 @@ impl AuditRecord {
             SqlValue::from(self.signers.clone()),
             text(&self.method, MAX_METHOD),
             SqlValue::from(self.spent.clone()),
+            SqlValue::from(self.grant_in_url.then_some(1_i64)),
         ]
     }
 }
@@ -236,7 +240,7 @@ mod tests {
             ..AuditRecord::default()
         };
         let method = |params: Vec<SqlValue>| params[21].clone();
-        assert!(INSERT_SQL.contains("signers, method, spent)"));
+        assert!(INSERT_SQL.contains("signers, method, spent, grant_in_url)"));
         assert_eq!(
             method(record("PROPFIND").params()),
             SqlValue::Text("PROPFIND".into())

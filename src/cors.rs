@@ -16,7 +16,9 @@ const METHODS: &str = "GET, HEAD, PUT, DELETE";
 /// Request headers a page may send: the grant and the headers the API reads.
 const REQUEST_HEADERS: &str = "authorization, content-type, range, if-match, if-none-match, if-modified-since, if-unmodified-since, content-md5, x-amz-checksum-sha256";
 /// Response headers a page may read, beyond the CORS-safelisted ones.
-const EXPOSED_HEADERS: &str = "content-length, content-range, accept-ranges, etag, last-modified";
+/// `content-disposition` carries a grant's `filename` (see [`crate::disposition`]).
+const EXPOSED_HEADERS: &str =
+    "content-length, content-range, accept-ranges, etag, last-modified, content-disposition";
 /// How long a browser may cache a preflight answer, in seconds.
 const MAX_AGE: &str = "600";
 
@@ -213,6 +215,19 @@ mod tests {
             ("access-control-request-method", "PATCH"),
         ]));
         assert_eq!(patch.status(), StatusCode::FORBIDDEN);
+    }
+
+    #[test]
+    fn an_allowed_page_may_read_the_name_a_grant_gives_the_file() {
+        let mut reply = HeaderMap::new();
+        cors().decorate(
+            &headers(&[("origin", "https://app.vendor.example")]),
+            &mut reply,
+        );
+        let exposed = reply[header::ACCESS_CONTROL_EXPOSE_HEADERS]
+            .to_str()
+            .unwrap();
+        assert!(exposed.split(", ").any(|h| h == "content-disposition"));
     }
 
     #[test]

@@ -7,7 +7,7 @@ use http::{HeaderName, HeaderValue, Method, Request, header};
 use crate::acl::{Acl, Caller};
 use crate::config::Config;
 use crate::cors::Cors;
-use crate::grant::{Ed25519, Grant, Scope, SignatureCheck, Verifier};
+use crate::grant::{Ed25519, Grant, Policy, Scope, SignatureCheck, Verifier};
 use crate::request::{self, Intent, RequestError};
 use crate::s3::{Bucket, BucketUrl, Encryption, Payload, Signer};
 use crate::seal::Sealer;
@@ -30,6 +30,9 @@ pub struct Gatekeeper {
     acl: Acl,
     cors: Cors,
     verifier: Verifier,
+    /// The verifier for grants in the URL, with their shorter lifetime; `None` when the customer
+    /// does not accept them.
+    url_verifier: Option<Verifier>,
     signer: Signer,
     encryption: Encryption,
     max_upload_bytes: u64,
@@ -57,6 +60,8 @@ pub struct Decision {
     pub current_signature: bool,
     /// For an upload, its checked length and type.
     pub upload: Option<Upload>,
+    /// Whether the URL carried a grant (`?grant=`), accepted or not.
+    pub grant_in_url: bool,
     /// The S3 request to send, signed, or why not.
     pub outcome: Result<Request<()>, Error>,
 }
@@ -70,7 +75,20 @@ impl Gatekeeper {
             config.addressing,
             config.key_root,
         );
+        let url_verifier = config.url_grant_lifetime.map(|max_lifetime| {
+            let policy = Policy {
+                max_lifetime,
+                ..config.policy
+            };
+            Verifier::new(
+                config.id.clone(),
+                config.keys.clone(),
+                policy,
+                config.quorums.clone(),
+            )
+        });
         Self {
+            url_verifier,
             clock_skew: config.policy.clock_skew,
             verifier: Verifier::new(config.id, config.keys, config.policy, config.quorums),
             signer: Signer::new(bucket_url, config.region, config.credentials),
@@ -139,13 +157,22 @@ impl Gatekeeper {
             grants: Vec::new(),
             current_signature: false,
             upload: None,
+            grant_in_url: false,
             outcome: Err(Error::internal()),
         };
         decision.outcome = self.decide_into(request, caller, now, check, &mut decision);
+        // Known even when the request was refused before its grant was looked at, so the audit
+        // row says where the caller put it.
+        decision.grant_in_url = !matches!(request::url_grants(request), Ok(None));
+        // A grant from the URL was only ever accepted with the URL's shorter lifetime.
+        let verifier = match &self.url_verifier {
+            Some(url_verifier) if decision.grant_in_url => url_verifier,
+            _ => &self.verifier,
+        };
         decision.current_signature = decision
             .grants
             .iter()
-            .any(|grant| self.verifier.is_current(grant, now));
+            .any(|grant| verifier.is_current(grant, now));
         decision
     }
 
@@ -163,14 +190,39 @@ impl Gatekeeper {
         if intent.operation == Operation::Delete && !self.delete_enabled {
             return Err(RequestError::OperationDisabled.into());
         }
-        let authorized = self.verifier.authorize_with(
-            request::grants(request),
-            intent.operation,
-            &intent.target,
-            caller.canonical_ip(),
-            now,
-            check,
-        );
+        let authorize = |verifier: &Verifier, tokens: &mut dyn Iterator<Item = &str>| {
+            verifier.authorize_with(
+                tokens,
+                intent.operation,
+                &intent.target,
+                caller.canonical_ip(),
+                now,
+                check,
+            )
+        };
+        let in_url = request::url_grants(request);
+        // Off means off: any `grant` parameter is refused as such, however it is spelt.
+        if self.url_verifier.is_none() && !matches!(in_url, Ok(None)) {
+            return Err(RequestError::GrantInUrlDisabled.into());
+        }
+        let authorized = match in_url? {
+            None => authorize(&self.verifier, &mut request::grants(request)),
+            Some(tokens) => {
+                let url_verifier = self
+                    .url_verifier
+                    .as_ref()
+                    .ok_or(RequestError::GrantInUrlDisabled)?;
+                // A link is for reading: a write or a listing in a URL would be one click (or
+                // one prefetch) away from being done again by anyone who saw it.
+                if !matches!(intent.operation, Operation::Get | Operation::Head) {
+                    return Err(RequestError::GrantInUrlNotAllowed.into());
+                }
+                if request.headers().contains_key(header::AUTHORIZATION) {
+                    return Err(RequestError::GrantAmbiguous.into());
+                }
+                authorize(url_verifier, &mut tokens.iter().map(String::as_str))
+            }
+        };
         match authorized {
             Ok(grants) => decision.grants = grants,
             Err(refusal) => {

@@ -15,6 +15,7 @@ pub mod audit;
 pub mod config;
 pub mod cors;
 mod digest;
+pub mod disposition;
 mod error;
 pub mod flood;
 mod gatekeeper;

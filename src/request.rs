@@ -63,11 +63,18 @@ pub enum RequestError {
     /// An object request asks for what S3 would do with `versionId` or a `response-*`
     /// parameter, which the gatekeeper does not pass on.
     UnsupportedParameter,
+    /// The URL carries a grant (`?grant=`), which this gatekeeper does not accept.
+    GrantInUrlDisabled,
+    /// The URL carries a grant for an operation that is not a read of one object.
+    GrantInUrlNotAllowed,
+    /// The request carries grants in two places (`Authorization` and the URL), or the URL
+    /// carries `grant` more than once: which one speaks is not the caller's to leave open.
+    GrantAmbiguous,
 }
 
 impl RequestError {
     /// Every kind, for checks that every code is documented.
-    pub(crate) const ALL: [Self; 9] = [
+    pub(crate) const ALL: [Self; 12] = [
         Self::NoRoute,
         Self::MethodNotAllowed,
         Self::UriTooLong,
@@ -77,6 +84,9 @@ impl RequestError {
         Self::NotImplemented,
         Self::OperationDisabled,
         Self::UnsupportedParameter,
+        Self::GrantInUrlDisabled,
+        Self::GrantInUrlNotAllowed,
+        Self::GrantAmbiguous,
     ];
 }
 
@@ -88,9 +98,13 @@ impl RequestError {
                 StatusCode::METHOD_NOT_ALLOWED
             }
             Self::UriTooLong => StatusCode::URI_TOO_LONG,
-            Self::BadKey(_) | Self::BadQuery | Self::BadHeader | Self::UnsupportedParameter => {
-                StatusCode::BAD_REQUEST
-            }
+            Self::BadKey(_)
+            | Self::BadQuery
+            | Self::BadHeader
+            | Self::UnsupportedParameter
+            | Self::GrantInUrlNotAllowed
+            | Self::GrantAmbiguous => StatusCode::BAD_REQUEST,
+            Self::GrantInUrlDisabled => StatusCode::FORBIDDEN,
         }
     }
 
@@ -105,6 +119,9 @@ impl RequestError {
             Self::NotImplemented => "operation_not_supported",
             Self::OperationDisabled => "operation_disabled",
             Self::UnsupportedParameter => "unsupported_parameter",
+            Self::GrantInUrlDisabled => "grant_in_url_disabled",
+            Self::GrantInUrlNotAllowed => "grant_in_url_not_allowed",
+            Self::GrantAmbiguous => "grant_ambiguous",
         }
     }
 
@@ -123,6 +140,13 @@ impl RequestError {
             Self::UnsupportedParameter => {
                 "versionId and response-* are not supported: objects are served as stored, current version only"
             }
+            Self::GrantInUrlDisabled => {
+                "this gatekeeper does not accept grants in the URL; send Authorization: Bearer"
+            }
+            Self::GrantInUrlNotAllowed => {
+                "a grant in the URL is accepted only to GET or HEAD one object"
+            }
+            Self::GrantAmbiguous => "send one grant parameter, or Authorization: Bearer, not both",
         }
     }
 }
@@ -253,6 +277,9 @@ fn list_query(query: &str) -> Result<ListRequest, RequestError> {
                     .ok_or(RequestError::BadQuery)?;
             }
             "folders" => page.folders = value == "true",
+            // A grant in the URL is read as such and refused for a listing by the gatekeeper
+            // (`grant_in_url_not_allowed`), which says more than `bad_query` would.
+            URL_GRANT => {}
             _ => return Err(RequestError::BadQuery),
         }
         seen.push(name);
@@ -265,6 +292,39 @@ fn list_query(query: &str) -> Result<ListRequest, RequestError> {
     } else {
         Err(RequestError::BadQuery)
     }
+}
+
+/// The query parameter that carries a grant in the URL, for a link.
+pub const URL_GRANT: &str = "grant";
+
+/// The grant tokens the URL carries in its one `grant` query parameter (`?grant=v4.public…`,
+/// several separated by commas as in the header), or `None` when it has none. The value is
+/// form-decoded once. `grant` twice is [`RequestError::GrantAmbiguous`].
+///
+/// Whether such a grant may be used at all is the gatekeeper's decision: this only reads it.
+/// Other query parameters of an object URL are ignored, as they always were.
+pub fn url_grants<B>(request: &Request<B>) -> Result<Option<Vec<String>>, RequestError> {
+    let Some(query) = request.uri().query() else {
+        return Ok(None);
+    };
+    let mut found = None;
+    for (name, value) in form_urlencoded::parse(query.as_bytes()) {
+        if name != URL_GRANT {
+            continue;
+        }
+        if found.is_some() {
+            return Err(RequestError::GrantAmbiguous);
+        }
+        found = Some(
+            value
+                .split(',')
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(str::to_owned)
+                .collect(),
+        );
+    }
+    Ok(found)
 }
 
 /// The grant tokens the request carries in `Authorization: Bearer …`.

@@ -48,6 +48,9 @@ pub(crate) struct Args {
     /// upload may have.
     #[arg(long, value_name = "HEX")]
     sha256: Option<String>,
+    /// For get and head: the name the reply offers the object under, as an attachment.
+    #[arg(long, value_name = "NAME")]
+    filename: Option<String>,
     /// Print a curl command for this gatekeeper base URL instead of the bare token.
     #[arg(long, value_name = "URL")]
     curl: Option<String>,
@@ -79,6 +82,7 @@ pub(crate) fn run(args: &Args) -> Result<(), String> {
         max_size: args.max_size,
         content_type: args.content_type.clone(),
         sha256: args.sha256.clone(),
+        filename: args.filename.clone(),
         nbf: None,
     };
     let token = key.mint(&claims).map_err(|e| e.to_string())?;

@@ -7,6 +7,10 @@
 //   session     the signed-in user's session token for the vendor server
 //   gatekeeper  the gatekeeper's URL (default: the one the vendor server names)
 //   report      the report to show first
+//   download    the key to offer a download link for
+//
+// Downloads use a link instead (`?grant=` in the URL, if the customer's gatekeeper accepts
+// them): a plain <a href> the browser follows itself, so the file goes to disk, not into memory.
 
 const $ = (selector) => document.querySelector(selector);
 
@@ -237,6 +241,30 @@ async function main() {
     }
   };
 
+  /** Asks for a link to `key` and offers it; the browser does the download when it is clicked. */
+  const offerDownload = async (key) => {
+    const status = $('#download-status');
+    const anchor = $('#download-link');
+    anchor.hidden = true;
+    delete status.dataset.code;
+    showStatus(status, 'busy', `Asking for a link to ${key}…`);
+    try {
+      const filename = key.split('/').pop();
+      const link = await vendor('/links', { key, filename });
+      anchor.href = link.url;
+      anchor.textContent = `Download ${filename}`;
+      anchor.hidden = false;
+      showStatus(status, 'ok', `The link works for ${link.expires_in} s; do not share it.`);
+    } catch (failure) {
+      showFailure(status, failure);
+    }
+  };
+
+  $('#download-key').value = config.download ?? '';
+  $('#download-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    busy(event.target, () => offerDownload($('#download-key').value));
+  });
   $('#report-form').addEventListener('submit', (event) => {
     event.preventDefault();
     busy(event.target, () => loadReport($('#report-key').value));

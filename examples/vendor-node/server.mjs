@@ -10,6 +10,9 @@
 //   POST /grants   {"op": "get", "key": "reports/q3.csv"}
 //               or {"op": "put", "key": "uploads/<user>/notes.csv", "content_type": "text/csv", "size": 1234}
 //     → 200 {"token": "v4.public.…", "gatekeeper": "https://…", "op": …, "key": …, "expires_in": 120, …}
+//   POST /links    {"key": "reports/q3.csv", "filename": "q3.csv"}
+//     → 200 {"url": "https://…/objects/reports/q3.csv?grant=v4.public.…", "expires_in": 60}
+//     (a link for <a href>, <img> or <video>; the gatekeeper must have GRANT_IN_QUERY = "on")
 //   GET /session   → 200 {"user": "…", "gatekeeper": "https://…"}
 //
 // Errors have the gatekeeper's shape, {"error": {"code": "…", "message": "…"}}, so a page shows
@@ -37,6 +40,13 @@ const settings = {
 
 /** Seconds a grant lives: the page spends it at once, so a short life loses nothing. */
 const GRANT_TTL_SECONDS = 120;
+/**
+ * Seconds a link lives. A URL is copied into browser history, proxy logs and screenshots, so it
+ * lives far shorter than the gatekeeper's most for links (5 minutes by default): long enough for
+ * the user to click it, and for a download or a <video> to start. A transfer that has started
+ * is not cut off when its grant expires; a <video> seeking after that needs a new link.
+ */
+const LINK_TTL_SECONDS = 60;
 /** The largest upload this application accepts, in bytes. */
 const MAX_UPLOAD_BYTES = 10 * 1024 * 1024;
 /** The largest request body this server reads, in bytes. */
@@ -147,6 +157,34 @@ async function grant(req, user) {
   return reply;
 }
 
+/**
+ * A link to read one object: the grant rides in the URL (`?grant=`), so a plain <a href> can
+ * download it. With `filename`, the gatekeeper answers `Content-Disposition: attachment` with
+ * that name, which the browser saves the file under.
+ */
+async function link(req, user) {
+  const { key, filename } = await readJson(req);
+  checkKey(key);
+  const reason = authorize(user, 'get', key);
+  if (reason !== null) throw new Refusal(403, 'forbidden', reason);
+  if (filename !== undefined) {
+    // The gatekeeper refuses a grant with a name that could do harm; saying why here is kinder.
+    // eslint-disable-next-line no-control-regex
+    const bad = typeof filename !== 'string' || filename === '' || Buffer.byteLength(filename) > 255 || /[\u0000-\u001f\u007f-\u009f/\\]/.test(filename);
+    if (bad || filename === '.' || filename === '..') throw new Refusal(400, 'bad_request', '"filename" must be a plain file name');
+  }
+  const token = await mint({ audience: settings.audience, sub: user, op: 'get', key, ttlSeconds: LINK_TTL_SECONDS, filename });
+  const url = `${objectUrl(settings.gatekeeper, key)}?grant=${token}`;
+  return { url, key, expires_in: LINK_TTL_SECONDS };
+}
+
+/** The gatekeeper's URL for a key: every byte but `A-Z a-z 0-9 - _ . ~ /` percent-encoded. */
+function objectUrl(gatekeeper, key) {
+  const encode = (segment) =>
+    encodeURIComponent(segment).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return `${gatekeeper}/objects/${key.split('/').map(encode).join('/')}`;
+}
+
 async function readJson(req) {
   if (!/^application\/json(;|$)/.test(req.headers['content-type'] ?? '')) {
     throw new Refusal(415, 'unsupported_media_type', 'send the request as application/json');
@@ -181,6 +219,7 @@ function cors(req, res) {
 
 const routes = {
   'POST /grants': grant,
+  'POST /links': link,
   'GET /session': async (_req, user) => ({ user, gatekeeper: settings.gatekeeper }),
 };
 

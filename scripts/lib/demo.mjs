@@ -35,7 +35,7 @@ const stack = await startStack({
   dir,
   objects: { [KEY]: REPORT },
   // Sealing normally waits 15 minutes for rows to settle; the demo seals at once to show it.
-  vars: { ALLOWED_ORIGINS: JSON.stringify([pageOrigin]), AUDIT_SEAL_GRACE_SECONDS: '0' },
+  vars: { ALLOWED_ORIGINS: JSON.stringify([pageOrigin]), AUDIT_SEAL_GRACE_SECONDS: '0', GRANT_IN_QUERY: 'on' },
 });
 const scripts = [];
 

@@ -11,10 +11,16 @@
 //   delay  { ms }            hold the first byte of each reply for `ms`
 //   cut    { after }         drop the connection once `after` bytes of a reply have been relayed
 //
+// It also keeps the first `TAP_BYTES` bytes the gatekeeper sends (`sent()`), so a test can look at
+// exactly what S3 was asked: request lines and headers, as they went over the wire.
+//
 // The mode is read when bytes arrive, so a connection the runtime keeps open for later requests
 // obeys the mode of the moment, not the one it was opened under.
 
 import { createServer, connect } from 'node:net';
+
+/** How many bytes of what the gatekeeper sends the tap keeps. */
+const TAP_BYTES = 4 * 1024 * 1024;
 
 /**
  * Starts the proxy in `pass` mode on a free loopback port, relaying to `upstream`
@@ -26,6 +32,8 @@ export async function startFaultProxy({ upstream }) {
   const open = new Set();
   let replies = 0;
   let accepted = 0;
+  const tapped = [];
+  let tappedBytes = 0;
 
   const server = createServer((client) => {
     accepted += 1;
@@ -49,6 +57,11 @@ export async function startFaultProxy({ upstream }) {
     client.on('close', drop);
     s3.on('close', drop);
     client.on('data', (chunk) => {
+      if (tappedBytes < TAP_BYTES) {
+        const kept = chunk.subarray(0, TAP_BYTES - tappedBytes);
+        tapped.push(Buffer.from(kept));
+        tappedBytes += kept.length;
+      }
       // The client spoke: whatever the server sends next is (the start of) a new reply.
       awaiting = true;
       relayed = 0;
@@ -125,6 +138,10 @@ export async function startFaultProxy({ upstream }) {
     /** Connections open now. */
     get connections() {
       return open.size;
+    },
+    /** What the gatekeeper has sent to S3 through the proxy (its first `TAP_BYTES` bytes). */
+    sent() {
+      return Buffer.concat(tapped);
     },
     /** Switches to `name` (`pass`, `refuse`, `delay`, `cut`) with its options. */
     async set(name, options = {}) {

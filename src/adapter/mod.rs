@@ -45,6 +45,7 @@ async fn fetch(request: Request, env: Env, ctx: Context) -> worker::Result<Respo
                 record.bucket = settings::bucket_name(&env);
                 if let Ok(incoming) = &incoming {
                     record.describe(crate::request::intent(incoming).ok().as_ref(), &[]);
+                    record.grant_in_url = !matches!(crate::request::url_grants(incoming), Ok(None));
                 }
                 audit::Trail::new(&env, record).finish(Err(&err)).await;
             }
@@ -155,6 +156,8 @@ async fn serve(
     // flood bound.
     trail.signed = decision.current_signature;
     trail.record.bytes_in = decision.upload.as_ref().map(|u| u.length);
+    trail.record.grant_in_url = decision.grant_in_url;
+    let disposition = crate::disposition::header(&decision.grants);
     let upstream = decision.outcome?;
 
     // A write is recorded, and its grant spent, before a byte goes to S3: if the log cannot take
@@ -218,7 +221,11 @@ async fn serve(
             stream_end: None,
         });
     }
-    let headers = response::passthrough_headers(&upstream_headers);
+    let mut headers = response::passthrough_headers(&upstream_headers);
+    // The grant's `filename` names the file, over whatever S3 stored.
+    if let Some(disposition) = disposition {
+        headers.insert(http::header::CONTENT_DISPOSITION, disposition);
+    }
     let (_, body) = s3_response.into_parts();
     // A body of known length is piped through the runtime's native FixedLengthStream: no byte
     // passes through the Worker, and the pipe settles when the stream ends, whole or cut off.

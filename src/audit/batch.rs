@@ -34,7 +34,7 @@ use super::{AuditRecord, SqlValue, Statement};
 pub const MAX_ENTRIES: usize = 64;
 
 /// The columns a new row is inserted with, in the order of [`AuditRecord::params`].
-const RECORD_COLUMNS: [&str; 23] = [
+const RECORD_COLUMNS: [&str; 24] = [
     "time_ms",
     "request_id",
     "operation",
@@ -58,6 +58,7 @@ const RECORD_COLUMNS: [&str; 23] = [
     "signers",
     "method",
     "spent",
+    "grant_in_url",
 ];
 
 /// The columns an outcome sets on a pending row: what S3 answered and how the request ended.

@@ -6,10 +6,12 @@
 mod acl;
 mod error;
 mod keys;
+mod links;
 mod quorum;
 mod values;
 
 pub use error::{ConfigError, Problem};
+pub use links::DEFAULT_LIFETIME as DEFAULT_URL_GRANT_LIFETIME;
 
 use crate::acl::Acl;
 use crate::cors::Cors;
@@ -58,6 +60,9 @@ pub struct Config {
     pub seal_key: SigningKey,
     /// `AUDIT_SEAL_GRACE_SECONDS` (default 900) and `AUDIT_RETENTION_DAYS` (default 180).
     pub seal_policy: seal::Policy,
+    /// `GRANT_IN_QUERY` (`on` or `off`, default `off`) and `GRANT_IN_QUERY_MAX_LIFETIME_SECONDS`:
+    /// the longest a grant in the URL may live, or `None` when grants in the URL are refused.
+    pub url_grant_lifetime: Option<u32>,
 }
 
 impl Config {
@@ -118,6 +123,11 @@ impl Config {
             max_lifetime: values::small_number(get(lifetime), lifetime, 900, 1, 86_400)?,
             clock_skew: values::small_number(get(skew), skew, 60, 0, 600)?,
         };
+        let url_grant_lifetime = links::parse(
+            get("GRANT_IN_QUERY").as_deref(),
+            get("GRANT_IN_QUERY_MAX_LIFETIME_SECONDS"),
+            policy.max_lifetime,
+        )?;
         let encryption = values::encryption(get("S3_SSE"), get("S3_SSE_KMS_KEY_ID"))?;
         let max_upload = "MAX_UPLOAD_BYTES";
         let max_upload_bytes = values::number(
@@ -174,6 +184,7 @@ impl Config {
             cors,
             seal_key,
             seal_policy,
+            url_grant_lifetime,
         })
     }
 }

@@ -44,4 +44,8 @@ pub struct Claims {
     /// digits; the gatekeeper has S3 check it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sha256: Option<String>,
+    /// For `get` and `head`: the name the reply offers the object under, as an attachment
+    /// (`Content-Disposition`; see [`crate::disposition`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filename: Option<String>,
 }

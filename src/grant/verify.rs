@@ -8,6 +8,7 @@ use ipnet::IpNet;
 use serde::Deserialize;
 
 use crate::acl::{canonical_ip, canonical_net};
+use crate::disposition::Filename;
 use crate::grant::GrantError;
 use crate::grant::claims::Claims;
 use crate::grant::error::Kind;
@@ -83,6 +84,8 @@ pub struct Grant {
     pub content_type: Option<String>,
     /// For uploads, the SHA-256 of the only content allowed.
     pub sha256: Option<[u8; 32]>,
+    /// For reads, the name the reply offers the object under.
+    pub filename: Option<Filename>,
 }
 
 impl Grant {
@@ -402,6 +405,17 @@ fn read(key_id: String, claims: Claims) -> Result<(Grant, Validity), GrantError>
         }
         Some(_) => return Err(malformed()),
     };
+    // A name for a write or a listing would mean nothing: a mistake, like a `prefix` on a read.
+    let filename = match claims.filename {
+        Some(_) if !matches!(operation, Operation::Get | Operation::Head) => {
+            return Err(malformed());
+        }
+        name => name
+            .as_deref()
+            .map(str::parse::<Filename>)
+            .transpose()
+            .map_err(|_| malformed())?,
+    };
     let ip = claims
         .ip
         .as_deref()
@@ -420,6 +434,7 @@ fn read(key_id: String, claims: Claims) -> Result<(Grant, Validity), GrantError>
         max_size: claims.max_size,
         content_type: claims.content_type,
         sha256,
+        filename,
     };
     let validity = Validity {
         audience: claims.aud,

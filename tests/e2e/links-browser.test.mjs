@@ -1,0 +1,135 @@
+// End to end in a real browser: the example page (examples/browser) asks the reference vendor
+// server for a link (a grant in the URL) and offers it as a plain <a href>. Clicking it makes
+// headless Chromium download a 256 MiB object from the gatekeeper straight to disk: the bytes are
+// checked by SHA-256, and the page's JavaScript heap must not grow with them, since the page
+// never holds them. Chromium is Debian's, driven with playwright-core (see browser.test.mjs).
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+import { startStack, startScript, freePort, LOCAL } from '../../scripts/lib/stack.mjs';
+
+const MIB = 1024 * 1024;
+const BIG_KEY = 'reports/2026/site-walkthrough.bin';
+const BIG_BYTES = 256 * MIB;
+const USER = 'link-user';
+const SESSION = randomBytes(16).toString('hex');
+
+let stack;
+let vendor;
+let pageServer;
+let browser;
+let tmp;
+let bigSha256;
+
+before(async () => {
+  tmp = mkdtempSync(join(tmpdir(), 's3gk-links-browser-'));
+  const big = randomBytes(BIG_BYTES);
+  bigSha256 = createHash('sha256').update(big).digest('hex');
+  const pagePort = await freePort();
+  const pageOrigin = `http://127.0.0.1:${pagePort}`;
+  stack = await startStack({
+    vars: { ALLOWED_ORIGINS: JSON.stringify([pageOrigin]), GRANT_IN_QUERY: 'on' },
+    objects: { [BIG_KEY]: big },
+  });
+  vendor = await startScript('vendor server', 'examples/vendor-node/server.mjs', [], {
+    VENDOR_SECRET_KEY: readFileSync(stack.keys.vendor.file, 'utf8'),
+    VENDOR_KEY_ID: stack.keys.vendor.id,
+    GATEKEEPER_ID: LOCAL.audience,
+    GATEKEEPER_URL: stack.url,
+    PAGE_ORIGIN: pageOrigin,
+    PORT: '0',
+    DEMO_SESSION: SESSION,
+    DEMO_USER: USER,
+  });
+  const config = join(tmp, 'config.json');
+  writeFileSync(config, JSON.stringify({ vendor: vendor.url, session: SESSION, download: BIG_KEY }));
+  pageServer = await startScript('page', 'examples/browser/serve.mjs', ['--port', String(pagePort), '--config', config]);
+  assert.equal(pageServer.url, pageOrigin);
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  await Promise.all([vendor?.stop(), pageServer?.stop()]);
+  await stack?.stop();
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+});
+
+async function sha256File(path) {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk);
+  return hash.digest('hex');
+}
+
+/** The page's JavaScript heap in use, in bytes, after a full garbage collection. */
+async function heapUsed(cdp) {
+  await cdp.send('HeapProfiler.collectGarbage');
+  const { usedSize } = await cdp.send('Runtime.getHeapUsage');
+  return usedSize;
+}
+
+/** `stack.sql`, again while local D1 is busy finishing the read's row (SQLITE_BUSY). */
+async function sqlWhenFree(command) {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await stack.sql(command);
+    } catch (err) {
+      if (attempt >= 10 || !/SQLITE_BUSY/.test(String(err.message))) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+}
+
+test('a 256 MiB object downloads through a link to disk, whole, under its name, with a flat page heap', async (t) => {
+  const context = await browser.newContext({ acceptDownloads: true });
+  try {
+    const page = await context.newPage();
+    const errors = [];
+    page.on('pageerror', (err) => errors.push(err));
+    await page.goto(`${pageServer.url}/`);
+    await page.locator('#session').filter({ hasText: `Signed in as ${USER}` }).waitFor();
+    assert.equal(await page.locator('#download-key').inputValue(), BIG_KEY);
+    await page.click('#download-form button');
+    await page.locator('#download-status.ok').waitFor();
+    const anchor = page.locator('#download-link');
+    await anchor.waitFor();
+    const href = await anchor.getAttribute('href');
+    assert.match(href, /\/objects\/reports\/2026\/site-walkthrough\.bin\?grant=v4\.public\./);
+
+    const cdp = await context.newCDPSession(page);
+    const heapBefore = await heapUsed(cdp);
+    const [download] = await Promise.all([page.waitForEvent('download'), anchor.click()]);
+    assert.equal(download.suggestedFilename(), 'site-walkthrough.bin');
+    const saved = join(tmp, 'saved.bin');
+    await download.saveAs(saved);
+    assert.equal(await download.failure(), null);
+    const heapAfter = await heapUsed(cdp);
+
+    assert.equal(statSync(saved).size, BIG_BYTES);
+    assert.equal(await sha256File(saved), bigSha256, 'the file on disk is the object, byte for byte');
+    // The page never held the bytes: its heap moved by far less than the object's size.
+    const grown = heapAfter - heapBefore;
+    t.diagnostic(`page heap: ${(heapBefore / MIB).toFixed(1)} MiB before, ${(heapAfter / MIB).toFixed(1)} MiB after`);
+    assert.ok(grown < 8 * MIB, `the page heap grew by ${(grown / MIB).toFixed(1)} MiB while 256 MiB downloaded`);
+    assert.deepEqual(errors, []);
+  } finally {
+    await context.close();
+  }
+
+  await stack.settled(60000);
+  const rows = await sqlWhenFree(
+    `SELECT operation, decision, status, s3_status, bytes_out, grant_in_url, body_relayed, sub, origin FROM audit_log WHERE object_key = '${BIG_KEY}'`,
+  );
+  // A link is a navigation, not a call from the page's script: it carries no Origin.
+  assert.deepEqual(rows, [
+    { operation: 'get', decision: 'allowed', status: 200, s3_status: 200, bytes_out: BIG_BYTES, grant_in_url: 1, body_relayed: 1, sub: USER, origin: null },
+  ]);
+});
