@@ -44,6 +44,9 @@ pub(crate) struct Args {
     /// For put: the only Content-Type the upload may have.
     #[arg(long, value_name = "TYPE")]
     content_type: Option<String>,
+    /// For put: allow the upload to be made in parts (S3 multipart upload); needs --max-size.
+    #[arg(long, requires = "max_size")]
+    multipart: bool,
     /// Print a curl command for this gatekeeper base URL instead of the bare token.
     #[arg(long, value_name = "URL")]
     curl: Option<String>,
@@ -74,6 +77,7 @@ pub(crate) fn run(args: &Args) -> Result<(), String> {
         ip: args.ip.clone(),
         max_size: args.max_size,
         content_type: args.content_type.clone(),
+        multipart: args.multipart.then_some(true),
         nbf: None,
     };
     let token = key.mint(&claims).map_err(|e| e.to_string())?;

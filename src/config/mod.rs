@@ -43,6 +43,9 @@ pub struct Config {
     pub encryption: Encryption,
     /// `MAX_UPLOAD_BYTES`: the largest upload (default and most: 5 GiB, S3's single-PUT limit).
     pub max_upload_bytes: u64,
+    /// `MULTIPART_PART_MAX_MB`: the largest part of an upload in parts, in MiB (default 90, under
+    /// the 100 MB request body limit of Cloudflare's Free and Pro plans; 5 to 5120).
+    pub multipart_part_max_bytes: u64,
     /// `UPSTREAM_TIMEOUT_SECONDS`: how long to wait for S3's reply headers (default 30).
     pub upstream_timeout: u32,
     /// `DELETE_ENABLED`: whether grants may delete objects at all (default `false`).
@@ -127,6 +130,9 @@ impl Config {
             1,
             S3_MAX_PUT_BYTES,
         )?;
+        let part_max = "MULTIPART_PART_MAX_MB";
+        let multipart_part_max_bytes =
+            u64::from(values::small_number(get(part_max), part_max, 90, 5, 5120)?) * 1024 * 1024;
         let timeout = "UPSTREAM_TIMEOUT_SECONDS";
         let upstream_timeout = values::small_number(get(timeout), timeout, 30, 1, 300)?;
         let delete_enabled = values::flag(get("DELETE_ENABLED").as_deref(), "DELETE_ENABLED")?;
@@ -167,6 +173,7 @@ impl Config {
             policy,
             encryption,
             max_upload_bytes,
+            multipart_part_max_bytes,
             upstream_timeout,
             delete_enabled,
             quorums,

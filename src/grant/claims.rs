@@ -40,4 +40,8 @@ pub struct Claims {
     /// For `put`: the only `Content-Type` the upload may have.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content_type: Option<String>,
+    /// For `put`: whether the upload may be made in parts (S3 multipart upload). Needs
+    /// `max_size`, which then bounds the whole object (docs/grants.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub multipart: Option<bool>,
 }

@@ -81,6 +81,9 @@ pub struct Grant {
     pub max_size: Option<u64>,
     /// For uploads, the only content type allowed.
     pub content_type: Option<String>,
+    /// For uploads, whether the upload may be made in parts; such a grant always has a
+    /// `max_size`.
+    pub multipart: bool,
 }
 
 impl Grant {
@@ -392,6 +395,13 @@ fn read(key_id: String, claims: Claims) -> Result<(Grant, Validity), GrantError>
     if claims.content_type.as_deref() == Some("") {
         return Err(malformed());
     }
+    // A multipart upload is bounded by the grant's `max_size` alone (each part is checked
+    // against what the upload already holds), so a grant without one, or for another
+    // operation, is not of the documented shape.
+    let multipart = claims.multipart == Some(true);
+    if multipart && (operation != Operation::Put || claims.max_size.is_none()) {
+        return Err(malformed());
+    }
     let ip = claims
         .ip
         .as_deref()
@@ -409,6 +419,7 @@ fn read(key_id: String, claims: Claims) -> Result<(Grant, Validity), GrantError>
         ip,
         max_size: claims.max_size,
         content_type: claims.content_type,
+        multipart,
     };
     let validity = Validity {
         audience: claims.aud,
