@@ -36,7 +36,7 @@ struct ListPartsResult {
 struct ListedPartXml {
     part_number: u16,
     #[serde(rename = "ETag")]
-    etag: String,
+    etag: Option<String>,
     size: u64,
 }
 
@@ -54,8 +54,9 @@ pub struct PartList {
 pub struct ListedPart {
     /// The part number.
     pub part: u16,
-    /// The entity tag a completion names it by.
-    pub etag: String,
+    /// The entity tag a completion names it by, when S3 gives one (some S3-compatible stores
+    /// do not).
+    pub etag: Option<String>,
     /// Its size in bytes.
     pub size: u64,
 }
@@ -64,16 +65,19 @@ pub struct ListedPart {
 pub fn parse_parts(xml: &str) -> Result<PartList, UpstreamError> {
     let reply: ListPartsResult =
         quick_xml::de::from_str(xml).map_err(|_| UpstreamError::malformed())?;
+    let mut parts: Vec<ListedPart> = reply
+        .part
+        .into_iter()
+        .map(|p| ListedPart {
+            part: p.part_number,
+            etag: p.etag.filter(|e| !e.is_empty()),
+            size: p.size,
+        })
+        .collect();
+    // S3 lists parts in ascending order; not every compatible store does.
+    parts.sort_by_key(|p| p.part);
     Ok(PartList {
-        parts: reply
-            .part
-            .into_iter()
-            .map(|p| ListedPart {
-                part: p.part_number,
-                etag: p.etag,
-                size: p.size,
-            })
-            .collect(),
+        parts,
         truncated: reply.is_truncated,
     })
 }
@@ -113,7 +117,7 @@ mod tests {
         let parts = r#"<ListPartsResult><Bucket>b</Bucket><IsTruncated>false</IsTruncated><Part><PartNumber>1</PartNumber><ETag>&quot;a&quot;</ETag><Size>5</Size><LastModified>x</LastModified></Part><Part><PartNumber>2</PartNumber><ETag>"b"</ETag><Size>3</Size></Part></ListPartsResult>"#;
         let list = parse_parts(parts).unwrap();
         assert_eq!(list.parts.len(), 2);
-        assert_eq!(list.parts[0].etag, "\"a\"");
+        assert_eq!(list.parts[0].etag.as_deref(), Some("\"a\""));
         assert_eq!(list.parts[1].size, 3);
         assert!(
             parse_parts("<ListPartsResult></ListPartsResult>")
