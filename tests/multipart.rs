@@ -472,3 +472,64 @@ fn a_completion_is_checked_and_written_as_s3_xml() {
         Err("multipart_completion_too_large")
     );
 }
+
+/// With several signatures, every grant must allow parts; the upload is bound to the first grant
+/// in the audit log's order, with the smallest `max_size` and the earliest expiry.
+#[test]
+fn with_several_signatures_every_grant_allows_parts_and_the_tightest_bounds_apply() {
+    use s3_gatekeeper::grant::SigningKey;
+    let vendor = support::vendor_key();
+    let approver = SigningKey::from_seed([8; 32]).unwrap();
+    let keys = format!(
+        r#"[{{"public":"{}"}},{{"public":"{}"}}]"#,
+        vendor.public_key(),
+        approver.public_key()
+    );
+    let rule = format!(
+        r#"[{{"operations":["put"],"prefix":"uploads/","signatures":2,"keys":["{}","{}"]}}]"#,
+        approver.id(),
+        vendor.id()
+    );
+    let settings = [("VENDOR_KEYS", keys.as_str()), ("MULTISIG", rule.as_str())];
+    let gatekeeper = support::gatekeeper(&settings);
+    let mint = |key: &SigningKey, jti: &str, ttl: i64, max_size: u64, multipart: bool| {
+        let mut claims = support::claims("put", KEY, NOW, ttl);
+        claims.jti = Some(jti.into());
+        claims.max_size = Some(max_size);
+        claims.multipart = multipart.then_some(true);
+        key.mint(&claims).unwrap()
+    };
+    let decide = |tokens: &[String]| {
+        let request = http::Request::post(format!("/objects/{KEY}?uploads"))
+            .header("authorization", format!("Bearer {}", tokens.join(",")))
+            .body(())
+            .unwrap();
+        let caller = Caller {
+            ip: Some("198.51.100.7".parse().unwrap()),
+            country: Some("US".parse().unwrap()),
+        };
+        gatekeeper.decide(&request, &caller, support::at(NOW))
+    };
+    let both = decide(&[
+        mint(&vendor, "v-1", 300, 300 * MIB, true),
+        mint(&approver, "a-1", 120, 200 * MIB, true),
+    ]);
+    let binding = both.multipart.expect("allowed").binding;
+    assert_eq!(
+        binding.key_id,
+        approver.id(),
+        "the rule's first key is named first"
+    );
+    assert_eq!(binding.jti, "a-1");
+    assert_eq!(binding.max_bytes, 200 * MIB);
+    assert_eq!(binding.expires_ms, (NOW + 120 + 60 + 1) * 1000 - 1);
+    let one_without = decide(&[
+        mint(&vendor, "v-2", 300, 300 * MIB, true),
+        mint(&approver, "a-2", 120, 200 * MIB, false),
+    ]);
+    assert_eq!(
+        one_without.outcome.map(|_| ()).map_err(|e| e.code()),
+        Err("multipart_not_allowed")
+    );
+    assert!(one_without.multipart.is_none());
+}

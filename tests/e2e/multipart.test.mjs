@@ -114,10 +114,17 @@ test('a grant without multipart, or replayed for a second upload, creates nothin
   const token = await grant(key, 10 * MIB);
   await json(await call(stack, key, 'uploads', { token, method: 'POST' }), 200);
   await refused(await call(stack, key, 'uploads', { token, method: 'POST' }), [403, 'grant_replayed'], 'second creation');
+  // Nor may the grant then write the object in one PUT, or a grant that did create an upload.
+  const single = (t) => call(stack, key, '', { token: t, method: 'PUT', body: 'x' });
+  await refused(await single(token), [403, 'grant_replayed'], 'a single PUT after the creation');
+  const first = await grant(key, 10 * MIB);
+  assert.equal((await single(first)).status, 200);
+  await refused(await call(stack, key, 'uploads', { token: first, method: 'POST' }), [403, 'grant_replayed'], 'a creation after a single PUT');
   const audit = await rows(stack, jtiOf(token));
   assert.deepEqual(audit.map((r) => [r.operation, r.decision, r.s3_status]), [
     ['put.create', 'allowed', 200],
     ['put.create', 'grant_replayed', null],
+    ['put', 'grant_replayed', null],
   ]);
 });
 
