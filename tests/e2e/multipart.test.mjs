@@ -4,6 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
 import { startGarage, garageSettings, startStack } from '../../scripts/lib/stack.mjs';
 
 const MIB = 1024 * 1024;
@@ -185,6 +186,31 @@ test('parts cannot take an upload past its limit, not even sent at once; a part 
   const audit = await stack.sql(`SELECT decision, s3_status FROM audit_log WHERE jti = '${jtiOf(token)}' AND decision LIKE 'multipart_%'`);
   assert.equal(audit.length, 4);
   assert.ok(audit.every((r) => r.s3_status === null), 'refused parts never reach S3');
+});
+
+test('a part sent again but cut off leaves its larger size counted: S3 still holds the earlier part', async () => {
+  const key = 'big/f.bin';
+  const token = await grant(key, 8 * MIB);
+  const id = encodeURIComponent((await json(await call(stack, key, 'uploads', { token, method: 'POST' }), 200)).uploadId);
+  const path = `/objects/${key}?uploadId=${id}&partNumber=1`;
+  assert.equal((await call(stack, key, `uploadId=${id}&partNumber=1`, { token, method: 'PUT', body: randomBytes(5 * MIB) })).status, 200);
+  // Part 1 again, announced as 3 MiB, but the connection is cut after 1 MiB: S3 keeps the 5 MiB.
+  await new Promise((resolve) => {
+    const req = httpRequest(`${stack.url}${path}`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${token}`, 'cf-connecting-ip': '198.51.100.7', 'content-length': String(3 * MIB) },
+    });
+    req.on('error', resolve);
+    req.on('response', (res) => res.resume().on('end', resolve));
+    req.write(randomBytes(MIB), () => setTimeout(() => req.destroy(), 500));
+  });
+  await stack.settled();
+  const cut = await stack.sql(`SELECT decision FROM audit_log WHERE jti = '${jtiOf(token)}' AND operation = 'put.part' ORDER BY id`);
+  assert.equal(cut.length, 2, 'the cut part reached the gatekeeper and was counted');
+  assert.notEqual(cut[1].decision, 'allowed');
+  // 5 MiB more would take what S3 holds to 10 MiB: refused.
+  await refused(await call(stack, key, `uploadId=${id}&partNumber=2`, { token, method: 'PUT', body: randomBytes(5 * MIB) }), [413, 'multipart_too_large'], 'a part after the cut one');
+  assert.equal((await call(stack, key, `uploadId=${id}&partNumber=2`, { token, method: 'PUT', body: randomBytes(3 * MIB) })).status, 200);
 });
 
 test('a completion must name counted parts in the documented JSON', async () => {
