@@ -144,7 +144,11 @@ impl AuditRecord {
     /// refused or not (see [`crate::Decision::grants`]), in the order the caller cannot choose.
     pub fn describe(&mut self, intent: Option<&Intent>, grants: &[Grant]) {
         if let Some(intent) = intent {
-            self.operation = Some(intent.operation.as_str());
+            // A call of an upload in parts is recorded by its own name, such as `put.part`.
+            self.operation = Some(intent.multipart.as_ref().map_or(
+                intent.operation.as_str(),
+                crate::multipart::Step::audit_name,
+            ));
             self.object_key = Some(match &intent.target {
                 Scope::Key(key) => key.as_str().to_owned(),
                 Scope::Prefix(prefix) => prefix.clone(),

@@ -12,7 +12,7 @@ use std::str::FromStr;
 use http::{HeaderMap, HeaderValue, Method, Response, StatusCode, header};
 
 /// Methods the API has.
-const METHODS: &str = "GET, HEAD, PUT, DELETE";
+const METHODS: &str = "GET, HEAD, PUT, POST, DELETE";
 /// Request headers a page may send: the grant and the headers the API reads.
 const REQUEST_HEADERS: &str = "authorization, content-type, range, if-match, if-none-match, if-modified-since, if-unmodified-since, content-md5, x-amz-checksum-sha256";
 /// Response headers a page may read, beyond the CORS-safelisted ones.
@@ -123,7 +123,16 @@ impl Cors {
         let asks_for_known_method = request
             .get(header::ACCESS_CONTROL_REQUEST_METHOD)
             .and_then(|m| m.to_str().ok()?.parse::<Method>().ok())
-            .is_some_and(|m| [Method::GET, Method::HEAD, Method::PUT, Method::DELETE].contains(&m));
+            .is_some_and(|m| {
+                [
+                    Method::GET,
+                    Method::HEAD,
+                    Method::PUT,
+                    Method::POST,
+                    Method::DELETE,
+                ]
+                .contains(&m)
+            });
         match self.check(request) {
             Ok(Some(origin)) if asks_for_known_method => {
                 *response.status_mut() = StatusCode::NO_CONTENT;

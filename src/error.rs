@@ -12,6 +12,7 @@ use http::StatusCode;
 use crate::acl::AclDenial;
 use crate::cors::OriginNotAllowed;
 use crate::grant::GrantError;
+use crate::multipart::MultipartError;
 use crate::request::RequestError;
 use crate::s3::UpstreamError;
 use crate::upload::UploadError;
@@ -34,6 +35,7 @@ enum Kind {
     Grant(GrantError),
     Upstream(UpstreamError),
     Upload(UploadError),
+    Multipart(MultipartError),
     AuditUnavailable,
     Internal,
 }
@@ -69,6 +71,7 @@ impl Error {
             Kind::Grant(e) => e.status(),
             Kind::Upstream(e) => e.status(),
             Kind::Upload(e) => e.status(),
+            Kind::Multipart(e) => e.status(),
             Kind::AuditUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
@@ -83,6 +86,7 @@ impl Error {
             Kind::Grant(e) => e.code(),
             Kind::Upstream(e) => e.code(),
             Kind::Upload(e) => e.code(),
+            Kind::Multipart(e) => e.code(),
             Kind::AuditUnavailable => "audit_unavailable",
             Kind::Internal => "internal",
         }
@@ -100,6 +104,7 @@ impl Error {
             Kind::Grant(e) => e.message(),
             Kind::Upstream(e) => e.message(),
             Kind::Upload(e) => e.message(),
+            Kind::Multipart(e) => e.message(),
             Kind::AuditUnavailable => {
                 "the audit log cannot record this request right now, so it was not carried out"
             }
@@ -137,6 +142,7 @@ impl Error {
         all.extend(GrantError::all().into_iter().map(Self::from));
         all.extend(UpstreamError::all().into_iter().map(Self::from));
         all.extend(UploadError::ALL.map(Self::from));
+        all.extend(MultipartError::ALL.map(Self::from));
         all
     }
 }
@@ -152,6 +158,7 @@ impl fmt::Display for Error {
             Kind::Grant(e) => write!(f, "grant refused: {e}"),
             Kind::Upstream(e) => write!(f, "upstream: {e}"),
             Kind::Upload(e) => write!(f, "upload refused: {e}"),
+            Kind::Multipart(e) => write!(f, "multipart call refused: {e}"),
             Kind::AuditUnavailable => f.write_str("audit log unavailable"),
             Kind::Internal => f.write_str("internal error"),
         }
@@ -177,6 +184,7 @@ from_kind! {
     GrantError => Grant,
     UpstreamError => Upstream,
     UploadError => Upload,
+    MultipartError => Multipart,
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use crate::acl::{Acl, Caller};
 use crate::config::Config;
 use crate::cors::Cors;
 use crate::grant::{Ed25519, Grant, Policy, Scope, SignatureCheck, Verifier};
+use crate::multipart::{Binding, Call, MultipartError, Step};
 use crate::request::{self, Intent, RequestError};
 use crate::s3::{Bucket, BucketUrl, Encryption, Payload, Signer};
 use crate::seal::Sealer;
@@ -36,6 +37,7 @@ pub struct Gatekeeper {
     signer: Signer,
     encryption: Encryption,
     max_upload_bytes: u64,
+    multipart_part_max_bytes: u64,
     upstream_timeout: u32,
     delete_enabled: bool,
     clock_skew: u32,
@@ -62,6 +64,8 @@ pub struct Decision {
     pub upload: Option<Upload>,
     /// Whether the URL carried a grant (`?grant=`), accepted or not.
     pub grant_in_url: bool,
+    /// For a call of an upload in parts, the grant and limits its upload id is bound to.
+    pub multipart: Option<Call>,
     /// The S3 request to send, signed, or why not.
     pub outcome: Result<Request<()>, Error>,
 }
@@ -97,6 +101,7 @@ impl Gatekeeper {
             bucket: config.bucket,
             encryption: config.encryption,
             max_upload_bytes: config.max_upload_bytes,
+            multipart_part_max_bytes: config.multipart_part_max_bytes,
             upstream_timeout: config.upstream_timeout,
             delete_enabled: config.delete_enabled,
             sealer: Sealer::new(config.seal_key, config.seal_policy),
@@ -158,6 +163,7 @@ impl Gatekeeper {
             current_signature: false,
             upload: None,
             grant_in_url: false,
+            multipart: None,
             outcome: Err(Error::internal()),
         };
         decision.outcome = self.decide_into(request, caller, now, check, &mut decision);
@@ -251,9 +257,47 @@ impl Gatekeeper {
         {
             return Err(RequestError::BadHeader.into());
         }
-        let signed = match intent.operation {
+        if let Some(step) = &intent.multipart {
+            let binding = Binding::of(
+                &decision.grants,
+                key,
+                self.max_upload_bytes,
+                self.clock_skew,
+            )
+            .ok_or(MultipartError::not_allowed())?;
+            let call = Call {
+                step: step.clone(),
+                binding,
+                part_max_bytes: self.multipart_part_max_bytes,
+            };
+            let (signed, upload) = self.multipart(&call, key, headers, &decision.grants, now)?;
+            decision.upload = upload;
+            decision.multipart = Some(call);
+            return Ok(signed);
+        }
+        self.single(
+            intent.operation,
+            key,
+            headers,
+            &decision.grants,
+            &mut decision.upload,
+            now,
+        )
+    }
+
+    /// Signs the S3 request of a single-object call: a read, a one-request upload, a delete.
+    fn single(
+        &self,
+        operation: Operation,
+        key: &str,
+        headers: &http::HeaderMap,
+        grants: &[Grant],
+        upload: &mut Option<Upload>,
+        now: SystemTime,
+    ) -> Result<Request<()>, Error> {
+        let signed = match operation {
             Operation::Get | Operation::Head => {
-                let method = if intent.operation == Operation::Get {
+                let method = if operation == Operation::Get {
                     Method::GET
                 } else {
                     Method::HEAD
@@ -265,11 +309,7 @@ impl Gatekeeper {
                     .object(method, key, passthrough, Payload::Empty, now)
             }
             Operation::Put => {
-                let checked = decision.upload.insert(upload::check(
-                    headers,
-                    &decision.grants,
-                    self.max_upload_bytes,
-                )?);
+                let checked = upload.insert(upload::check(headers, grants, self.max_upload_bytes)?);
                 let mut sent = vec![(header::CONTENT_LENGTH, HeaderValue::from(checked.length))];
                 sent.extend(
                     checked
@@ -278,7 +318,7 @@ impl Gatekeeper {
                         .map(|v| (header::CONTENT_TYPE, v)),
                 );
                 sent.extend(self.encryption.headers());
-                sent.extend(crate::digest::headers(headers, &decision.grants)?);
+                sent.extend(crate::digest::headers(headers, grants)?);
                 self.signer
                     .object(Method::PUT, key, sent, Payload::Unsigned, now)
             }
@@ -289,5 +329,76 @@ impl Gatekeeper {
             Operation::List => return Err(RequestError::NotImplemented.into()),
         };
         signed.map_err(|_| Error::internal())
+    }
+
+    /// Checks and signs one call of an upload in parts. Only what the request alone shows is
+    /// checked here; whether the upload id is bound to this grant, and whether a part fits the
+    /// upload's limit, is the D1 ledger's to say ([`crate::multipart::ledger`]), before S3 is
+    /// asked.
+    fn multipart(
+        &self,
+        call: &Call,
+        key: &str,
+        headers: &http::HeaderMap,
+        grants: &[Grant],
+        now: SystemTime,
+    ) -> Result<(Request<()>, Option<Upload>), Error> {
+        let id = |upload: &crate::multipart::UploadId| ("uploadId", upload.as_str().to_owned());
+        let (method, query, sent, payload, upload) = match &call.step {
+            Step::Create => {
+                upload::check_type(headers, grants)?;
+                let mut sent: Vec<_> = headers
+                    .get(header::CONTENT_TYPE)
+                    .map(|v| (header::CONTENT_TYPE, v.clone()))
+                    .into_iter()
+                    .collect();
+                sent.extend(self.encryption.headers());
+                let query = vec![("uploads", String::new())];
+                (Method::POST, query, sent, Payload::Empty, None)
+            }
+            Step::Part { upload, number } => {
+                let length = upload::length(headers)?;
+                if length > call.part_max_bytes {
+                    return Err(MultipartError::part_too_large().into());
+                }
+                if length > call.binding.max_bytes {
+                    return Err(MultipartError::upload_too_large().into());
+                }
+                let query = vec![("partNumber", number.to_string()), id(upload)];
+                let sent = vec![(header::CONTENT_LENGTH, HeaderValue::from(length))];
+                let checked = Upload {
+                    length,
+                    content_type: None,
+                };
+                (Method::PUT, query, sent, Payload::Unsigned, Some(checked))
+            }
+            // The body, S3's XML made from the caller's JSON, is attached by the adapter.
+            Step::Complete { upload } => (
+                Method::POST,
+                vec![id(upload)],
+                Vec::new(),
+                Payload::Unsigned,
+                None,
+            ),
+            Step::Abort { upload } => (
+                Method::DELETE,
+                vec![id(upload)],
+                Vec::new(),
+                Payload::Empty,
+                None,
+            ),
+            Step::ListParts { upload } => (
+                Method::GET,
+                vec![id(upload)],
+                Vec::new(),
+                Payload::Empty,
+                None,
+            ),
+        };
+        let signed = self
+            .signer
+            .object_query(method, key, &query, sent, payload, now)
+            .map_err(|_| Error::internal())?;
+        Ok((signed, upload))
     }
 }

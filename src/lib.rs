@@ -20,6 +20,7 @@ mod error;
 pub mod flood;
 mod gatekeeper;
 pub mod grant;
+pub mod multipart;
 mod operation;
 pub mod replay;
 pub mod request;

@@ -3,7 +3,10 @@
 //! The API (docs/api.md):
 //! - `GET /objects/{key}`: GetObject; `HEAD /objects/{key}`: HeadObject;
 //!   `PUT /objects/{key}`: PutObject; `DELETE /objects/{key}`: DeleteObject;
-//! - `GET /objects?prefix=…[&cursor=…][&limit=…][&folders=true]`: ListObjectsV2.
+//! - `GET /objects?prefix=…[&cursor=…][&limit=…][&folders=true]`: ListObjectsV2;
+//! - uploads in parts, all `put`: `POST /objects/{key}?uploads`,
+//!   `PUT /objects/{key}?uploadId=…&partNumber=N`, `POST /objects/{key}?uploadId=…`,
+//!   `DELETE /objects/{key}?uploadId=…`, `GET /objects/{key}?uploadId=…` ([`crate::multipart`]).
 //!
 //! The key in the path is percent-decoded exactly once and then compared with the grant byte for
 //! byte; a `%` that starts no escape is refused. The gatekeeper does not normalise it, but it
@@ -19,6 +22,7 @@ use percent_encoding::percent_decode_str;
 
 use crate::Operation;
 use crate::grant::Scope;
+use crate::multipart::{MultipartError, Step};
 use crate::s3::{InvalidKey, ListRequest, MAX_LIST_KEYS, ObjectKey};
 
 /// The longest request path accepted, in bytes: a 1024-byte key, fully percent-encoded, fits.
@@ -38,6 +42,8 @@ pub struct Intent {
     pub target: Scope,
     /// For `list`, the page asked for.
     pub page: Option<ListRequest>,
+    /// For a call of an upload in parts (a `put`), which call.
+    pub multipart: Option<Step>,
 }
 
 /// The request cannot be understood or is not one the API has.
@@ -70,6 +76,8 @@ pub enum RequestError {
     /// The request carries grants in two places (`Authorization` and the URL), or the URL
     /// carries `grant` more than once: which one speaks is not the caller's to leave open.
     GrantAmbiguous,
+    /// A multipart call's query is not one the API has.
+    Multipart(MultipartError),
 }
 
 impl RequestError {
@@ -105,6 +113,7 @@ impl RequestError {
             | Self::GrantInUrlNotAllowed
             | Self::GrantAmbiguous => StatusCode::BAD_REQUEST,
             Self::GrantInUrlDisabled => StatusCode::FORBIDDEN,
+            Self::Multipart(e) => e.status(),
         }
     }
 
@@ -122,6 +131,7 @@ impl RequestError {
             Self::GrantInUrlDisabled => "grant_in_url_disabled",
             Self::GrantInUrlNotAllowed => "grant_in_url_not_allowed",
             Self::GrantAmbiguous => "grant_ambiguous",
+            Self::Multipart(e) => e.code(),
         }
     }
 
@@ -147,6 +157,7 @@ impl RequestError {
                 "a grant in the URL is accepted only to GET or HEAD one object"
             }
             Self::GrantAmbiguous => "send one grant parameter, or Authorization: Bearer, not both",
+            Self::Multipart(e) => e.message(),
         }
     }
 }
@@ -169,6 +180,14 @@ pub fn operation<B>(request: &Request<B>) -> Option<Operation> {
     match *request.method() {
         Method::GET if path == LISTING => Some(Operation::List),
         _ if !path.starts_with(OBJECTS) => None,
+        // Every call of an upload in parts is a `put`, whatever its method.
+        _ if request
+            .uri()
+            .query()
+            .is_some_and(crate::multipart::names_multipart) =>
+        {
+            Some(Operation::Put)
+        }
         Method::GET => Some(Operation::Get),
         Method::HEAD => Some(Operation::Head),
         Method::PUT => Some(Operation::Put),
@@ -183,7 +202,13 @@ const METHODS: [Method; 4] = [Method::GET, Method::HEAD, Method::PUT, Method::DE
 
 /// Works out the operation and key of `request`.
 pub fn intent<B>(request: &Request<B>) -> Result<Intent, RequestError> {
-    if !METHODS.contains(request.method()) {
+    let multipart = if request.uri().path().starts_with(OBJECTS) {
+        Step::from_query(request.method(), request.uri().query())
+            .map_err(RequestError::Multipart)?
+    } else {
+        None
+    };
+    if multipart.is_none() && !METHODS.contains(request.method()) {
         return Err(RequestError::MethodNotAllowed);
     }
     let path = request.uri().path();
@@ -199,10 +224,12 @@ pub fn intent<B>(request: &Request<B>) -> Result<Intent, RequestError> {
             operation: Operation::List,
             target: Scope::Prefix(page.prefix.clone()),
             page: Some(page),
+            multipart: None,
         });
     }
     let encoded_key = path.strip_prefix(OBJECTS).ok_or(RequestError::NoRoute)?;
     let operation = match *request.method() {
+        _ if multipart.is_some() => Operation::Put,
         Method::GET => Operation::Get,
         Method::HEAD => Operation::Head,
         Method::PUT => Operation::Put,
@@ -223,6 +250,7 @@ pub fn intent<B>(request: &Request<B>) -> Result<Intent, RequestError> {
         operation,
         target: Scope::Key(key),
         page: None,
+        multipart,
     })
 }
 
@@ -362,6 +390,7 @@ mod tests {
                 operation: Operation::Get,
                 target: Scope::Key(k.parse().unwrap()),
                 page: None,
+                multipart: None,
             })
         };
         assert_eq!(get("/objects/a%20b/c.csv"), want("a b/c.csv"));

@@ -96,21 +96,36 @@ pub struct Upload {
     pub content_type: Option<HeaderValue>,
 }
 
+/// An upload's `Content-Length`: required, and only digits.
+pub(crate) fn length(headers: &HeaderMap) -> Result<u64, UploadError> {
+    headers
+        .get(header::CONTENT_LENGTH)
+        .ok_or(UploadError::LengthRequired)?
+        .to_str()
+        .ok()
+        .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|s| s.parse().ok())
+        .ok_or(UploadError::BadLength)
+}
+
+/// Checks that the upload's `Content-Type` is the one every grant that names one allows.
+pub(crate) fn check_type(headers: &HeaderMap, grants: &[Grant]) -> Result<(), UploadError> {
+    let content_type = headers.get(header::CONTENT_TYPE);
+    for wanted in grants.iter().filter_map(|g| g.content_type.as_deref()) {
+        if content_type.and_then(|v| v.to_str().ok()) != Some(wanted) {
+            return Err(UploadError::ContentTypeMismatch);
+        }
+    }
+    Ok(())
+}
+
 /// Checks an upload's headers against the gatekeeper's limit and every grant's bounds.
 pub(crate) fn check(
     headers: &HeaderMap,
     grants: &[Grant],
     max_bytes: u64,
 ) -> Result<Upload, UploadError> {
-    let length = headers
-        .get(header::CONTENT_LENGTH)
-        .ok_or(UploadError::LengthRequired)?;
-    let length: u64 = length
-        .to_str()
-        .ok()
-        .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
-        .and_then(|s| s.parse().ok())
-        .ok_or(UploadError::BadLength)?;
+    let length = length(headers)?;
     let limit = grants
         .iter()
         .filter_map(|g| g.max_size)
@@ -118,14 +133,9 @@ pub(crate) fn check(
     if length > limit {
         return Err(UploadError::TooLarge);
     }
-    let content_type = headers.get(header::CONTENT_TYPE).cloned();
-    for wanted in grants.iter().filter_map(|g| g.content_type.as_deref()) {
-        if content_type.as_ref().and_then(|v| v.to_str().ok()) != Some(wanted) {
-            return Err(UploadError::ContentTypeMismatch);
-        }
-    }
+    check_type(headers, grants)?;
     Ok(Upload {
         length,
-        content_type,
+        content_type: headers.get(header::CONTENT_TYPE).cloned(),
     })
 }

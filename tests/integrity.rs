@@ -199,3 +199,32 @@ fn s3_refusing_a_body_that_does_not_match_is_digest_mismatch() {
         );
     }
 }
+
+/// An upload in parts cannot be bound to one whole-object SHA-256 (S3 checks each part's own
+/// checksum, and a SHA-256 of the whole object only as a checksum of checksums), so a grant that
+/// asks for both would promise a binding nothing enforces: it is malformed, for a single `PUT`
+/// and for the creation of an upload in parts alike.
+#[test]
+fn a_sha256_claim_with_multipart_makes_the_grant_malformed() {
+    let both = serde_json::json!({ "sha256": ABC_SHA256_HEX, "multipart": true, "max_size": 1024 });
+    assert_eq!(refusal(put(&both, &[])), Some((401, "grant_malformed")));
+
+    let mut claims = support::claims("put", "uploads/a.csv", NOW, 60);
+    claims.jti = Some("j-2".into());
+    claims.sha256 = Some(ABC_SHA256_HEX.into());
+    claims.multipart = Some(true);
+    claims.max_size = Some(1024);
+    let token = support::vendor_key().mint(&claims).unwrap();
+    let create = http::Request::post("/objects/uploads/a.csv?uploads")
+        .header("authorization", format!("Bearer {token}"))
+        .body(())
+        .unwrap();
+    let caller = Caller {
+        ip: Some("198.51.100.7".parse().unwrap()),
+        country: Some("US".parse().unwrap()),
+    };
+    let outcome = support::gatekeeper(&[])
+        .decide(&create, &caller, support::at(NOW))
+        .outcome;
+    assert_eq!(outcome.err().map(|e| e.code()), Some("grant_malformed"));
+}

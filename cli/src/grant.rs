@@ -51,6 +51,9 @@ pub(crate) struct Args {
     /// For get and head: the name the reply offers the object under, as an attachment.
     #[arg(long, value_name = "NAME")]
     filename: Option<String>,
+    /// For put: allow the upload to be made in parts (S3 multipart upload); needs --max-size.
+    #[arg(long, requires = "max_size")]
+    multipart: bool,
     /// Print a curl command for this gatekeeper base URL instead of the bare token.
     #[arg(long, value_name = "URL")]
     curl: Option<String>,
@@ -83,6 +86,7 @@ pub(crate) fn run(args: &Args) -> Result<(), String> {
         content_type: args.content_type.clone(),
         sha256: args.sha256.clone(),
         filename: args.filename.clone(),
+        multipart: args.multipart.then_some(true),
         nbf: None,
     };
     let token = key.mint(&claims).map_err(|e| e.to_string())?;

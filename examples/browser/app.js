@@ -7,6 +7,8 @@
 //   session     the signed-in user's session token for the vendor server
 //   gatekeeper  the gatekeeper's URL (default: the one the vendor server names)
 //   report      the report to show first
+//   part_mb     the size of each part of an upload in parts, in MiB (default 64; the gatekeeper's
+//               part size caps it)
 //   download    the key to offer a download link for
 //
 // Downloads use a link instead (`?grant=` in the URL, if the customer's gatekeeper accepts
@@ -108,6 +110,95 @@ function parseCsv(text) {
     rows.push(row);
   }
   return rows;
+}
+
+const MIB = 1024 * 1024;
+/** Files larger than this go in parts: one request must stay under the 100 MB Cloudflare takes. */
+const SINGLE_PUT_MAX = 64 * MIB;
+/** S3's smallest part (but the last). */
+const MIN_PART = 5 * MIB;
+/** Parts in flight at once. */
+const PARALLEL_PARTS = 3;
+/** Times a part is sent again after a network failure or a server error. */
+const PART_RETRIES = 2;
+
+/**
+ * Sends one part with XMLHttpRequest, whose upload progress fetch() does not report; resolves to
+ * the part's ETag. `onProgress(bytes)` hears how much of the part has gone.
+ */
+function sendPart(url, token, blob, onProgress) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open('PUT', url);
+    xhr.setRequestHeader('authorization', `Bearer ${token}`);
+    xhr.upload.onprogress = (event) => onProgress(event.loaded);
+    xhr.onerror = () => reject(new Failure('gatekeeper', 0, 'unreachable', 'the part could not be sent'));
+    xhr.onload = () => {
+      const etag = xhr.getResponseHeader('etag');
+      if (xhr.status === 200 && etag) {
+        onProgress(blob.size);
+        resolve(etag);
+        return;
+      }
+      let error = {};
+      try {
+        error = JSON.parse(xhr.responseText).error ?? {};
+      } catch {
+        // Not JSON: the status is all there is to say.
+      }
+      reject(new Failure('gatekeeper', xhr.status, error.code ?? `http_${xhr.status}`, error.message ?? 'the part was refused'));
+    };
+    xhr.send(blob);
+  });
+}
+
+/**
+ * Uploads `file` to `url` in parts under one multipart grant: create, the parts (a few at a time,
+ * each retried on a network failure or server error), complete. On failure the upload is aborted,
+ * so no parts are left in the bucket. `onProgress(bytes)` hears the bytes sent so far.
+ */
+async function uploadInParts(url, grant, type, file, partBytes, onProgress) {
+  const auth = { authorization: `Bearer ${grant.token}` };
+  const created = await (await call('gatekeeper', `${url}?uploads`, { method: 'POST', headers: { ...auth, 'content-type': type } })).json();
+  const upload = `${url}?uploadId=${encodeURIComponent(created.uploadId)}`;
+  const partSize = Math.max(MIN_PART, Math.min(created.partMaxBytes, partBytes));
+  const count = Math.max(1, Math.ceil(file.size / partSize));
+  const sent = new Array(count).fill(0);
+  const parts = new Array(count);
+  let next = 0;
+  const worker = async () => {
+    while (next < count) {
+      const n = ++next;
+      const blob = file.slice((n - 1) * partSize, n * partSize);
+      for (let attempt = 0; ; attempt++) {
+        try {
+          const etag = await sendPart(`${upload}&partNumber=${n}`, grant.token, blob, (bytes) => {
+            sent[n - 1] = bytes;
+            onProgress(sent.reduce((a, b) => a + b, 0));
+          });
+          parts[n - 1] = { part: n, etag };
+          break;
+        } catch (failure) {
+          const transient = failure.status === 0 || failure.status >= 500;
+          if (!transient || attempt >= PART_RETRIES) throw failure;
+          sent[n - 1] = 0;
+        }
+      }
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: Math.min(PARALLEL_PARTS, count) }, worker));
+    const done = await call('gatekeeper', upload, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ parts }),
+    });
+    return { ...(await done.json()), parts: count };
+  } catch (failure) {
+    // Nothing waits for the abort: the failure is what the user needs to see.
+    fetch(upload, { method: 'DELETE', headers: auth, credentials: 'omit' }).catch(() => {});
+    throw failure;
+  }
 }
 
 /** Rows shown at most, so a large report cannot stall the page. */
@@ -227,7 +318,21 @@ async function main() {
     // does not know the file's type.
     const type = /^[a-z0-9.+-]+\/[a-z0-9.+-]+$/.test(file.type) ? file.type : 'application/octet-stream';
     showStatus(status, 'busy', `Uploading ${key}…`);
+    const progress = $('#upload-progress');
+    progress.max = file.size;
+    progress.value = 0;
     try {
+      if (file.size > SINGLE_PUT_MAX) {
+        progress.hidden = false;
+        const grant = await vendor('/grants', { op: 'put', key, content_type: type, size: file.size, multipart: true });
+        const partBytes = Number(config.part_mb ?? 64) * MIB;
+        const done = await uploadInParts(objectUrl(gatekeeperOf(grant), key), grant, grant.content_type ?? type, file, partBytes, (bytes) => {
+          progress.value = bytes;
+          showStatus(status, 'busy', `Uploading ${key}… ${Math.floor((100 * bytes) / file.size)}%`);
+        });
+        showStatus(status, 'ok', `Stored ${key} (${done.size} bytes in ${done.parts} parts, ETag ${done.etag})`);
+        return;
+      }
       const grant = await vendor('/grants', { op: 'put', key, content_type: type, size: file.size });
       const res = await call('gatekeeper', objectUrl(gatekeeperOf(grant), key), {
         method: 'PUT',
@@ -238,6 +343,8 @@ async function main() {
       showStatus(status, 'ok', `Stored ${key} (${file.size} bytes${etag ? `, ETag ${etag}` : ''})`);
     } catch (failure) {
       showFailure(status, failure);
+    } finally {
+      progress.hidden = true;
     }
   };
 

@@ -39,10 +39,12 @@ export async function grantMinter({ secretKey, keyId }) {
    * @param {number} [grant.maxSize] put: the largest upload in bytes
    * @param {string} [grant.contentType] put: the only Content-Type allowed
    * @param {string} [grant.filename] get, head: the name the reply offers the file under, as an attachment
+   * @param {boolean} [grant.multipart] put: allow the upload in parts (needs maxSize, which then
+   *   bounds the whole object)
    * @param {Date} [grant.now] the issue time (for tests)
    * @returns {Promise<string>} the token, for `Authorization: Bearer <token>`
    */
-  return async function mint({ audience, sub, op, key: objectKey, prefix, ttlSeconds = 300, jti, ip, maxSize, contentType, filename, now }) {
+  return async function mint({ audience, sub, op, key: objectKey, prefix, ttlSeconds = 300, jti, ip, maxSize, contentType, filename, multipart, now }) {
     if (!OPERATIONS.has(op)) throw new TypeError(`unknown operation ${op}`);
     if ((op === 'list') !== (prefix !== undefined) || (op !== 'list') !== (objectKey !== undefined)) {
       throw new TypeError('list takes a prefix; every other operation takes a key');
@@ -55,6 +57,10 @@ export async function grantMinter({ secretKey, keyId }) {
     if (maxSize !== undefined) claims.max_size = maxSize;
     if (contentType !== undefined) claims.content_type = contentType;
     if (filename !== undefined) claims.filename = filename;
+    if (multipart) {
+      if (op !== 'put' || maxSize === undefined) throw new TypeError('multipart is for put, with maxSize');
+      claims.multipart = true;
+    }
     // `paseto` sets `iat` and computes `exp` from `expiresIn`, both as RFC 3339 strings.
     return v4.Sign(key, claims, { footer, expiresIn: ttlSeconds, now });
   };

@@ -9,6 +9,7 @@
 //
 //   POST /grants   {"op": "get", "key": "reports/q3.csv"}
 //               or {"op": "put", "key": "uploads/<user>/notes.csv", "content_type": "text/csv", "size": 1234}
+//               or {"op": "put", "key": "uploads/<user>/film.mp4", "size": 314572800, "multipart": true}
 //     → 200 {"token": "v4.public.…", "gatekeeper": "https://…", "op": …, "key": …, "expires_in": 120, …}
 //   POST /links    {"key": "reports/q3.csv", "filename": "q3.csv"}
 //     → 200 {"url": "https://…/objects/reports/q3.csv?grant=v4.public.…", "expires_in": 60}
@@ -47,8 +48,15 @@ const GRANT_TTL_SECONDS = 120;
  * is not cut off when its grant expires; a <video> seeking after that needs a new link.
  */
 const LINK_TTL_SECONDS = 60;
-/** The largest upload this application accepts, in bytes. */
+/** The largest upload this application accepts in one request, in bytes. */
 const MAX_UPLOAD_BYTES = 10 * 1024 * 1024;
+/** The largest upload this application accepts in parts, in bytes. */
+const MAX_MULTIPART_BYTES = 1024 * 1024 * 1024;
+/**
+ * Seconds a grant for an upload in parts lives: every part is sent with it, so it must outlive
+ * the whole upload (the gatekeeper accepts at most GRANT_MAX_LIFETIME_SECONDS, 15 min by default).
+ */
+const MULTIPART_TTL_SECONDS = 900;
 /** The largest request body this server reads, in bytes. */
 const MAX_BODY_BYTES = 4096;
 
@@ -143,16 +151,27 @@ async function grant(req, user) {
     if (size !== undefined && !(Number.isSafeInteger(size) && size >= 0)) {
       throw new Refusal(400, 'bad_request', '"size" must be a number of bytes');
     }
-    if (size > MAX_UPLOAD_BYTES) throw new Refusal(413, 'too_large', `uploads are limited to ${MAX_UPLOAD_BYTES} bytes`);
+    const multipart = body.multipart === true;
+    if (body.multipart !== undefined && typeof body.multipart !== 'boolean') {
+      throw new Refusal(400, 'bad_request', '"multipart" must be true or false');
+    }
+    if (multipart && size === undefined) throw new Refusal(400, 'bad_request', 'an upload in parts needs its "size"');
+    const limit = multipart ? MAX_MULTIPART_BYTES : MAX_UPLOAD_BYTES;
+    if (size > limit) throw new Refusal(413, 'too_large', `uploads are limited to ${limit} bytes`);
     // The grant allows exactly what the page announced: this size at most, this type only.
     claims.maxSize = size ?? MAX_UPLOAD_BYTES;
     if (contentType !== undefined) claims.contentType = contentType;
+    if (multipart) {
+      claims.multipart = true;
+      claims.ttlSeconds = MULTIPART_TTL_SECONDS;
+    }
   }
   const token = await mint(claims);
-  const reply = { token, gatekeeper: settings.gatekeeper, op, key, expires_in: GRANT_TTL_SECONDS };
+  const reply = { token, gatekeeper: settings.gatekeeper, op, key, expires_in: claims.ttlSeconds };
   if (op === 'put') {
     reply.max_size = claims.maxSize;
     if (claims.contentType !== undefined) reply.content_type = claims.contentType;
+    if (claims.multipart) reply.multipart = true;
   }
   return reply;
 }

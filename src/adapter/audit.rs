@@ -74,6 +74,11 @@ impl<'a> Trail<'a> {
         }
     }
 
+    /// The Worker's environment, for the statements a request makes beside its audit row.
+    pub(super) fn env(&self) -> &'a Env {
+        self.env
+    }
+
     fn db(&self) -> Result<D1Database, Error> {
         self.env.d1(BINDING).map_err(|_| Error::audit_unavailable())
     }

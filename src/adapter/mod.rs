@@ -8,6 +8,7 @@
 mod audit;
 mod commit;
 mod convert;
+mod multipart;
 mod seal;
 mod settings;
 mod signature;
@@ -159,6 +160,18 @@ async fn serve(
     trail.record.grant_in_url = decision.grant_in_url;
     let disposition = crate::disposition::header(&decision.grants);
     let upstream = decision.outcome?;
+    if let Some(call) = &decision.multipart {
+        return multipart::serve(
+            gatekeeper,
+            call,
+            &decision.grants,
+            upstream,
+            incoming,
+            request,
+            trail,
+        )
+        .await;
+    }
 
     // A write is recorded, and its grant spent, before a byte goes to S3: if the log cannot take
     // it, nothing is stored, and two racing uses of one grant cannot both succeed.

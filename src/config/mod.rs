@@ -45,6 +45,9 @@ pub struct Config {
     pub encryption: Encryption,
     /// `MAX_UPLOAD_BYTES`: the largest upload (default and most: 5 GiB, S3's single-PUT limit).
     pub max_upload_bytes: u64,
+    /// `MULTIPART_PART_MAX_MB`: the largest part of an upload in parts, in MiB (default 90, under
+    /// the 100 MB request body limit of Cloudflare's Free and Pro plans; 5 to 5120).
+    pub multipart_part_max_bytes: u64,
     /// `UPSTREAM_TIMEOUT_SECONDS`: how long to wait for S3's reply headers (default 30).
     pub upstream_timeout: u32,
     /// `DELETE_ENABLED`: whether grants may delete objects at all (default `false`).
@@ -102,15 +105,7 @@ impl Config {
             .map_err(|()| {
                 ConfigError::new("S3_ADDRESSING", Problem::OneOf(&["virtual", "path"]))
             })?;
-        let key_root = get("S3_KEY_ROOT").unwrap_or_default();
-        if key_root.len() > 512 || key_root.chars().any(char::is_control) {
-            return Err(ConfigError::new("S3_KEY_ROOT", Problem::Text));
-        }
-        // Keys are appended to the root as they are, so a root without its slash confines
-        // nothing: `tenant-7` and the key `0/x` make `tenant-70/x`.
-        if !key_root.is_empty() && !key_root.ends_with('/') {
-            return Err(ConfigError::new("S3_KEY_ROOT", Problem::NotAFolder));
-        }
+        let key_root = key_root(get("S3_KEY_ROOT").unwrap_or_default())?;
         let credentials = Credentials::new(
             required("AWS_ACCESS_KEY_ID")?,
             required("AWS_SECRET_ACCESS_KEY")?,
@@ -137,6 +132,9 @@ impl Config {
             1,
             S3_MAX_PUT_BYTES,
         )?;
+        let part_max = "MULTIPART_PART_MAX_MB";
+        let multipart_part_max_bytes =
+            u64::from(values::small_number(get(part_max), part_max, 90, 5, 5120)?) * 1024 * 1024;
         let timeout = "UPSTREAM_TIMEOUT_SECONDS";
         let upstream_timeout = values::small_number(get(timeout), timeout, 30, 1, 300)?;
         let delete_enabled = values::flag(get("DELETE_ENABLED").as_deref(), "DELETE_ENABLED")?;
@@ -146,25 +144,7 @@ impl Config {
         let seal_key = required("AUDIT_SEAL_KEY")?
             .parse()
             .map_err(|e| ConfigError::new("AUDIT_SEAL_KEY", Problem::SecretKey(e)))?;
-        let grace = "AUDIT_SEAL_GRACE_SECONDS";
-        let retention = "AUDIT_RETENTION_DAYS";
-        let defaults = seal::Policy::default();
-        let seal_policy = seal::Policy {
-            grace_seconds: values::small_number(
-                get(grace),
-                grace,
-                defaults.grace_seconds,
-                0,
-                86_400,
-            )?,
-            retention_days: values::small_number(
-                get(retention),
-                retention,
-                defaults.retention_days,
-                1,
-                36_500,
-            )?,
-        };
+        let seal_policy = seal_policy(&get)?;
         Ok(Self {
             id,
             endpoint,
@@ -177,6 +157,7 @@ impl Config {
             policy,
             encryption,
             max_upload_bytes,
+            multipart_part_max_bytes,
             upstream_timeout,
             delete_enabled,
             quorums,
@@ -187,4 +168,33 @@ impl Config {
             url_grant_lifetime,
         })
     }
+}
+
+/// The key root: a folder (ending in `/`) or empty. Keys are appended to it as they are, so a
+/// root without its slash confines nothing: `tenant-7` and the key `0/x` make `tenant-70/x`.
+fn key_root(root: String) -> Result<String, ConfigError> {
+    if root.len() > 512 || root.chars().any(char::is_control) {
+        return Err(ConfigError::new("S3_KEY_ROOT", Problem::Text));
+    }
+    if !root.is_empty() && !root.ends_with('/') {
+        return Err(ConfigError::new("S3_KEY_ROOT", Problem::NotAFolder));
+    }
+    Ok(root)
+}
+
+/// When the cron seals and how long sealed rows stay.
+fn seal_policy(get: &impl Fn(&str) -> Option<String>) -> Result<seal::Policy, ConfigError> {
+    let grace = "AUDIT_SEAL_GRACE_SECONDS";
+    let retention = "AUDIT_RETENTION_DAYS";
+    let defaults = seal::Policy::default();
+    Ok(seal::Policy {
+        grace_seconds: values::small_number(get(grace), grace, defaults.grace_seconds, 0, 86_400)?,
+        retention_days: values::small_number(
+            get(retention),
+            retention,
+            defaults.retention_days,
+            1,
+            36_500,
+        )?,
+    })
 }

@@ -48,4 +48,8 @@ pub struct Claims {
     /// (`Content-Disposition`; see [`crate::disposition`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filename: Option<String>,
+    /// For `put`: whether the upload may be made in parts (S3 multipart upload). Needs
+    /// `max_size`, which then bounds the whole object (docs/grants.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub multipart: Option<bool>,
 }

@@ -86,6 +86,9 @@ pub struct Grant {
     pub sha256: Option<[u8; 32]>,
     /// For reads, the name the reply offers the object under.
     pub filename: Option<Filename>,
+    /// For uploads, whether the upload may be made in parts; such a grant always has a
+    /// `max_size`.
+    pub multipart: bool,
 }
 
 impl Grant {
@@ -416,6 +419,18 @@ fn read(key_id: String, claims: Claims) -> Result<(Grant, Validity), GrantError>
             .transpose()
             .map_err(|_| malformed())?,
     };
+    // A multipart upload is bounded by the grant's `max_size` alone (each part is checked
+    // against what the upload already holds), so a grant without one, or for another
+    // operation, is not of the documented shape.
+    let multipart = claims.multipart == Some(true);
+    if multipart && (operation != Operation::Put || claims.max_size.is_none()) {
+        return Err(malformed());
+    }
+    // S3 checks a SHA-256 per part, and of a whole multipart object only as a checksum of
+    // checksums: `sha256` would bind nothing on such an upload, so the pair is not a grant.
+    if multipart && sha256.is_some() {
+        return Err(malformed());
+    }
     let ip = claims
         .ip
         .as_deref()
@@ -435,6 +450,7 @@ fn read(key_id: String, claims: Claims) -> Result<(Grant, Validity), GrantError>
         content_type: claims.content_type,
         sha256,
         filename,
+        multipart,
     };
     let validity = Validity {
         audience: claims.aud,

@@ -123,6 +123,35 @@ impl Signer {
         self.sign(request, Payload::Empty, now)
     }
 
+    /// A request on one object with a query, such as a multipart call's `uploadId`, written in
+    /// SigV4's canonical form (parameters sorted by name, values encoded), so that what is
+    /// signed is exactly what is sent. A parameter without a value is sent as `name=`.
+    pub(crate) fn object_query(
+        &self,
+        method: Method,
+        key: &str,
+        query: &[(&str, String)],
+        headers: impl IntoIterator<Item = (http::HeaderName, HeaderValue)>,
+        payload: Payload,
+        now: SystemTime,
+    ) -> Result<Request<()>, SigningFailed> {
+        let mut query = query.to_vec();
+        query.sort_by(|a, b| a.0.cmp(b.0));
+        let mut url = self.bucket_url.object(key);
+        for (i, (name, value)) in query.iter().enumerate() {
+            url.push(if i == 0 { '?' } else { '&' });
+            url.push_str(name);
+            url.push('=');
+            encode_query(value, &mut url);
+        }
+        let mut builder = Request::builder().method(method).uri(url);
+        for (name, value) in headers {
+            builder = builder.header(name, value);
+        }
+        let request = builder.body(()).map_err(|_| SigningFailed)?;
+        self.sign(request, payload, now)
+    }
+
     /// A request on one object with the given headers.
     pub(crate) fn object(
         &self,
