@@ -5,6 +5,7 @@ use std::time::SystemTime;
 use http::{HeaderName, HeaderValue, Method, Request, header};
 
 use crate::acl::{Acl, Caller};
+use crate::archive::{Archive, Storage};
 use crate::config::Config;
 use crate::cors::Cors;
 use crate::grant::{Ed25519, Grant, Scope, SignatureCheck, Verifier};
@@ -37,6 +38,7 @@ pub struct Gatekeeper {
     delete_enabled: bool,
     clock_skew: u32,
     sealer: Sealer,
+    storage: Storage,
 }
 
 /// The outcome of [`Gatekeeper::decide`], with what was learnt on the way for the audit log.
@@ -70,6 +72,17 @@ impl Gatekeeper {
             config.addressing,
             config.key_root,
         );
+        let storage = Storage::new(
+            config.archive.map(|target| {
+                Archive::new(
+                    target,
+                    &config.endpoint,
+                    config.region.clone(),
+                    config.addressing,
+                )
+            }),
+            config.size_budget_mb,
+        );
         Self {
             clock_skew: config.policy.clock_skew,
             verifier: Verifier::new(config.id, config.keys, config.policy, config.quorums),
@@ -82,6 +95,7 @@ impl Gatekeeper {
             upstream_timeout: config.upstream_timeout,
             delete_enabled: config.delete_enabled,
             sealer: Sealer::new(config.seal_key, config.seal_policy),
+            storage,
         }
     }
 
@@ -109,6 +123,11 @@ impl Gatekeeper {
     /// Seals the audit log and applies retention, from the cron trigger.
     pub fn sealer(&self) -> &Sealer {
         &self.sealer
+    }
+
+    /// The audit archive and D1's size budget, for the cron trigger.
+    pub fn storage(&self) -> &Storage {
+        &self.storage
     }
 
     /// How far grant times may be off, which bounds how long a spent `jti` must be kept.

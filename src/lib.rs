@@ -11,6 +11,7 @@
 //! `wasm32` only) reads the request, asks the core, fetches from S3, streams and writes to D1.
 
 pub mod acl;
+pub mod archive;
 pub mod audit;
 pub mod config;
 pub mod cors;

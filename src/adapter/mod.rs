@@ -124,7 +124,15 @@ async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     #[allow(clippy::cast_possible_truncation)]
     let scheduled_ms = event.schedule() as i64;
     let now_ms = i64::try_from(Date::now().as_millis()).unwrap_or(i64::MAX);
-    if let Err(err) = seal::run(&env, gatekeeper.sealer(), scheduled_ms, now_ms).await {
+    if let Err(err) = seal::run(
+        &env,
+        gatekeeper.sealer(),
+        gatekeeper.storage(),
+        scheduled_ms,
+        now_ms,
+    )
+    .await
+    {
         worker::console_error!("audit sealing failed: {err}");
     }
 }
