@@ -9,7 +9,9 @@ use std::io::Read as _;
 use flate2::read::GzDecoder;
 
 use crate::archive::{rows_key, seal_key, seal_of_rows_key};
-use crate::seal::{Export, Finding, Row, Seal};
+use serde::Deserialize;
+
+use crate::seal::{Export, Finding, Hash, Row, Seal};
 
 /// Where a row or a seal was read from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -51,8 +53,25 @@ pub struct Bundle {
     seals: BTreeMap<i64, Vec<(Row, Vec<Source>)>>,
     /// Rows without a whole-number id, kept so the verifier reports them.
     odd: Vec<Row>,
-    /// Rows objects by the seal number their names carry.
-    rows_objects: BTreeMap<i64, String>,
+    /// Rows objects by the seal number their names carry, with their SHA-256.
+    rows_objects: BTreeMap<i64, (String, Hash)>,
+    /// What each archived seal object says its rows object holds.
+    expected: BTreeMap<i64, Expected>,
+}
+
+/// The `rows` of a seal object: what the seal's rows object held when it was archived.
+#[derive(Debug, Deserialize)]
+struct Expected {
+    key: String,
+    sha256: String,
+    count: i64,
+}
+
+/// A seal object.
+#[derive(Deserialize)]
+struct SealObject {
+    seal: Row,
+    rows: Option<Expected>,
 }
 
 impl Bundle {
@@ -88,7 +107,8 @@ impl Bundle {
                     .map_err(|e| error(format!("line {}: not an audit_log row: {e}", n + 1)))?;
                 self.add_row(row, &source);
             }
-            self.rows_objects.insert(seq, key.to_owned());
+            self.rows_objects
+                .insert(seq, (key.to_owned(), Hash::of(bytes)));
             return Ok(true);
         }
         let in_seals = key.rsplit('/').nth(1) == Some("seals");
@@ -97,12 +117,16 @@ impl Bundle {
                 .extension()
                 .is_some_and(|ext| ext == "json")
         {
-            let row: Row = serde_json::from_slice(bytes)
-                .map_err(|e| error(format!("not an audit_seals row: {e}")))?;
-            if !row.has("signature") {
-                return Err(error("not an audit_seals row: it has no signature".into()));
+            let object: SealObject = serde_json::from_slice(bytes)
+                .map_err(|e| error(format!("not a seal object: {e}")))?;
+            if !object.seal.has("signature") {
+                return Err(error("not a seal object: its seal has no signature".into()));
             }
-            self.add_seal(row, &source);
+            let seq = object.seal.id().unwrap_or(0);
+            if let Some(rows) = object.rows {
+                self.expected.insert(seq, rows);
+            }
+            self.add_seal(object.seal, &source);
             return Ok(true);
         }
         Ok(false)
@@ -178,7 +202,7 @@ impl Bundle {
             }
             Finding::Removed { seal, .. } | Finding::Unlocated { seal, .. } => {
                 match self.rows_objects.get(seal) {
-                    Some(key) => Some(format!("archive object {key}")),
+                    Some((key, _)) => Some(format!("archive object {key}")),
                     None => self
                         .expected_rows_key(*seal)
                         .map(|key| format!("its archive object {key} is missing")),
@@ -197,18 +221,31 @@ impl Bundle {
     }
 
     /// What the archive shows by itself: a rows object whose seal is in no object nor export
-    /// (the seal object was deleted).
+    /// (the seal object was deleted), and a rows object missing or not the one archived with its
+    /// seal (deleted, or replaced: rows retention had purged would otherwise go unnoticed).
     pub fn problems(&self) -> Vec<String> {
-        self.rows_objects
-            .iter()
-            .filter(|(seq, _)| !self.seals.contains_key(seq))
-            .map(|(seq, key)| {
-                format!(
+        let mut problems = Vec::new();
+        for (seq, expected) in &self.expected {
+            match self.rows_objects.get(seq) {
+                None => problems.push(format!(
+                    "seal {seq}: its archive object {} ({} rows) is missing",
+                    expected.key, expected.count
+                )),
+                Some((key, sha256)) if sha256.to_string() != expected.sha256 => problems.push(format!(
+                    "archive object {key} is not the one archived with seal {seq}: its SHA-256 differs"
+                )),
+                Some(_) => {}
+            }
+        }
+        for (seq, (key, _)) in &self.rows_objects {
+            if !self.seals.contains_key(seq) {
+                problems.push(format!(
                     "archive object {key} holds the rows of seal {seq}, whose archive object {} is missing",
                     seal_key("", *seq)
-                )
-            })
-            .collect()
+                ));
+            }
+        }
+        problems
     }
 
     /// Whether any archive object was read.

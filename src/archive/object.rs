@@ -5,8 +5,10 @@
 //!   per line (every column, as `wrangler d1 execute --json` prints them), gzip-compressed. The
 //!   date is the seal's cutoff (UTC): every row in it arrived by then. A seal with no rows left
 //!   has no rows object.
-//! - `<prefix>seals/seal-<seq>.json`: the seal's row of `audit_seals`, manifest included, one JSON
-//!   object. It is outside the date folders so that queries over them read rows only.
+//! - `<prefix>seals/seal-<seq>.json`: `{"seal": …, "rows": …}`: the seal's row of `audit_seals`,
+//!   manifest included, and what its rows object holds (`key`, `sha256`, `count`, `first_id`,
+//!   `last_id`; `null` without one), so that a rows object deleted or replaced is named. It is
+//!   outside the date folders so that queries over them read rows only.
 //!
 //! `<seq>` is the seal's number, zero-padded to 10 digits so that names sort in seal order.
 
@@ -188,6 +190,7 @@ pub struct Archiving {
     seal_row: Row,
     encoder: GzEncoder<Vec<u8>>,
     rows: i64,
+    first_read: Option<i64>,
     read_through: i64,
     done: bool,
 }
@@ -222,6 +225,7 @@ impl Archiving {
             // values) for a fraction of the CPU time of the default level.
             encoder: GzEncoder::new(Vec::new(), Compression::fast()),
             rows: 0,
+            first_read: None,
         })
     }
 
@@ -257,6 +261,7 @@ impl Archiving {
                 .write_all(&line)
                 .map_err(|_| ArchiveError::new(Kind::Encoding))?;
             self.read_through = id;
+            self.first_read.get_or_insert(id);
             self.rows += 1;
         }
         let short_page = i64::try_from(rows.len()).is_ok_and(|n| n < PAGE);
@@ -271,16 +276,28 @@ impl Archiving {
             .encoder
             .finish()
             .map_err(|_| ArchiveError::new(Kind::Encoding))?;
-        if self.rows > 0 {
-            objects.push(Object::new(
+        let mut rows = serde_json::Value::Null;
+        if let (true, Some(first_id)) = (self.rows > 0, self.first_read) {
+            let object = Object::new(
                 rows_key(&self.prefix, self.seal.seq, self.seal.cutoff_ms),
                 ObjectKind::Rows,
                 compressed,
                 self.rows,
-            ));
+            );
+            rows = serde_json::json!({
+                "key": object.key.strip_prefix(&self.prefix).unwrap_or(&object.key),
+                "sha256": object.sha256.to_string(),
+                "count": self.rows,
+                "first_id": first_id,
+                "last_id": self.read_through,
+            });
+            objects.push(object);
         }
-        let mut seal =
-            serde_json::to_vec(&self.seal_row).map_err(|_| ArchiveError::new(Kind::Encoding))?;
+        let mut seal = serde_json::to_vec(&serde_json::json!({
+            "seal": self.seal_row,
+            "rows": rows,
+        }))
+        .map_err(|_| ArchiveError::new(Kind::Encoding))?;
         seal.push(b'\n');
         objects.push(Object::new(
             seal_key(&self.prefix, self.seal.seq),
