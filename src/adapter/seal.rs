@@ -128,18 +128,20 @@ pub(super) async fn run(
             .and_then(|m| m.changes)
             .and_then(|n| i64::try_from(n).ok())
             .unwrap_or(0);
-        if let Some(bytes) = meta.and_then(|m| m.size_after) {
-            over_budget = storage.over_budget(bytes as u64);
-        }
+        let size = meta.and_then(|m| m.size_after).map(|n| n as u64);
         if removed > 0 {
             worker::console_log!(
-                "audit retention: deleted {removed} rows{}",
+                "audit retention: deleted {removed} rows{}, D1 now {} bytes",
                 if over_budget {
                     " (over the size budget)"
                 } else {
                     ""
-                }
+                },
+                size.map_or_else(|| "?".to_owned(), |n| n.to_string())
             );
+        }
+        if let Some(bytes) = size {
+            over_budget = storage.over_budget(bytes);
         }
         deleted = Some(removed);
         run.purged(began, clock());

@@ -18,6 +18,7 @@ import { startStack, startGarage, garageSettings, CLI, ROOT, LOCAL } from '../..
 const run = promisify(execFile);
 const DAY = 86_400_000;
 const ARCHIVE_BUCKET = 'audit-archive';
+const BACKLOG = Number(process.env.S3GK_ARCHIVE_ROWS ?? 50_000);
 const EXPORT = 'SELECT * FROM audit_log ORDER BY id; SELECT * FROM audit_seals ORDER BY id';
 
 const duckdbPython = (await run('bash', ['-c', 'source scripts/env.sh; echo "$DUCKDB_PYTHON"'], { cwd: ROOT })).stdout.trim();
@@ -280,5 +281,47 @@ describe('archive to garage, over the size budget', () => {
     await traffic(stack, 'after');
     const left = await stack.sql('SELECT id FROM audit_log ORDER BY id');
     assert.deepEqual(left.map((r) => r.id), [6, 7, 8, 9]);
+  });
+
+  // Archive throughput: a backlog written straight into D1 (as tests/e2e/audit-backlog.test.mjs
+  // does), sealed and archived by cron runs. S3GK_ARCHIVE_ROWS sets its size.
+  test('cron runs seal and archive a backlog, a seal archived as it is made', async () => {
+    const end = Date.now() - 3_600_000;
+    const start = end - DAY;
+    await stack.sql(`
+      WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${BACKLOG})
+      INSERT INTO audit_log (time_ms, request_id, operation, bucket, object_key, decision, status,
+        s3_status, bytes_in, bytes_out, duration_ms, ip, country, asn, colo, user_agent, key_id, sub,
+        jti, method, body_relayed, s3_ms, d1_ms)
+      SELECT ${start} + i * ${Math.floor(DAY / BACKLOG)}, printf('%016x-AMS', i * 2654435761),
+        'get', 'demo-reports', printf('reports/2026/%02d/customer-%05d/invoice-%07d.pdf', i % 12 + 1, i % 9973, i),
+        'allowed', 200, 200, 0, 1024 + (i * 7919) % 4000000, 5 + i % 180,
+        printf('203.0.%d.%d', (i / 256) % 256, i % 256), 'NL', 64496 + i % 15, 'AMS',
+        'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36',
+        'k4.pid.q0cmgY7ovWOZ_qz9K3pn4rYI_cDnXp8o9-lzxydZS7Pe', printf('user-%d', i % 5000),
+        printf('%08x-%04x', i, i % 65536), 'GET', 1, 3 + i % 90, 1 + i % 7
+      FROM n`);
+    // The four rows of the test before, not archived yet, go with the backlog.
+    const total = BACKLOG + 4;
+    let archived = 0;
+    let seconds = 0;
+    for (let r = 0; r < 10 && archived < total; r++) {
+      const began = performance.now();
+      const { status, outcome } = await stack.cron((clock = Math.max(clock + 1000, Date.now())));
+      seconds += (performance.now() - began) / 1000;
+      assert.equal(status, 200, outcome);
+      assert.doesNotMatch(stack.output(), /audit (sealing|archiving) failed/);
+      const [{ rows }] = await stack.sql("SELECT COALESCE(SUM(row_count), 0) AS rows FROM audit_archives WHERE kind = 'rows' AND seal_id > 1");
+      console.log(`run ${r + 1}: ${rows - archived} rows sealed and archived in ${seconds.toFixed(2)} s so far`);
+      archived = rows;
+    }
+    assert.equal(archived, total);
+    const objects = await stack.sql("SELECT SUM(bytes) AS bytes FROM audit_archives WHERE kind = 'rows' AND seal_id > 1");
+    console.log(
+      `archive throughput: ${total} rows sealed and archived in ${seconds.toFixed(1)} s: ${Math.round(total / seconds)} rows/s; ${objects[0].bytes} bytes of gzip NDJSON (${(objects[0].bytes / total).toFixed(1)} bytes a row)`,
+    );
+    // Over the budget (0 MB), every archived row left D1, in steps, oldest first.
+    assert.deepEqual(await stack.sql('SELECT COUNT(*) AS n FROM audit_log'), [{ n: 0 }]);
+    console.log(stack.output().split('\n').filter((l) => l.includes('audit retention:')).slice(-3).join('\n'));
   });
 });
