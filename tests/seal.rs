@@ -1056,15 +1056,16 @@ mod archived {
     }
 
     fn bundle(files: &[(String, Vec<u8>)], export: Option<&Db>) -> Bundle {
+        // As the CLI reads them: the export first, then the archive.
         let mut bundle = Bundle::default();
-        for (key, body) in files {
-            assert!(bundle.add_object(key, body).unwrap(), "{key}");
-        }
         if let Some(db) = export {
             bundle.add_export(Export {
                 log: db.log.clone(),
                 seals: db.seal_rows(),
             });
+        }
+        for (key, body) in files {
+            assert!(bundle.add_object(key, body).unwrap(), "{key}");
         }
         bundle
     }
