@@ -65,7 +65,26 @@ async function traffic(stack, label, count = 4) {
   await stack.settled();
 }
 
-/** The structured line the cron logs at every run, the last one. */
+/** Waits for the Worker's log to show `pattern` (it may arrive just after the run's reply). */
+async function logged(stack, pattern, timeoutMs = 10000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const match = pattern.exec(stack.output());
+    if (match || Date.now() > deadline) return match;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Runs the cron at `time`, and waits for the line it logs about D1's size (its last but one). */
+async function cronRun(stack, time) {
+  const before = storageLines(stack).length;
+  const result = await stack.cron(time);
+  const deadline = Date.now() + 10000;
+  while (storageLines(stack).length === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  return result;
+}
+
+/** The structured lines the cron logs, one a run. */
 function storageLines(stack) {
   return stack
     .output()
@@ -81,7 +100,7 @@ describe('archive to s3s-fs', () => {
   let clock = Date.now();
   const cron = async (advance = 1000) => {
     clock = Math.max(clock + advance, Date.now());
-    const { status, outcome } = await stack.cron(clock);
+    const { status, outcome } = await cronRun(stack, clock);
     assert.equal(status, 200, outcome);
     assert.doesNotMatch(stack.output(), /audit sealing failed/);
   };
@@ -95,6 +114,8 @@ describe('archive to s3s-fs', () => {
         AUDIT_SEAL_GRACE_SECONDS: '0',
         AUDIT_ARCHIVE_BUCKET: ARCHIVE_BUCKET,
         AUDIT_HOT_DAYS: '1',
+        // Above what the first tests write; the last test goes past it.
+        AUDIT_SIZE_BUDGET_MB: '1',
       },
     });
     // s3s-fs keeps each bucket as a folder, each object as a file: the archive as downloaded.
@@ -127,7 +148,7 @@ describe('archive to s3s-fs', () => {
     const sha = createHash('sha256').update(readFileSync(join(archiveDir, day, `${name}.ndjson.gz`))).digest('hex');
     assert.equal(archived[0].sha256, sha);
     assert.ok(archived[0].archived_ms >= began);
-    assert.match(stack.output(), /audit archived: seal 1, 4 rows, \d+ bytes in \d+ ms/);
+    assert.ok(await logged(stack, /audit archived: seal 1, 4 rows, \d+ bytes in \d+ ms/), stack.output());
     // One structured line per run: D1's size and rows.
     const [line] = storageLines(stack);
     assert.equal(line.archive, 'ok');
@@ -152,24 +173,25 @@ describe('archive to s3s-fs', () => {
   test('with S3 unreachable the rows stay in D1, and the next run archives them', async () => {
     await traffic(stack, 'second');
     stack.faults.set('refuse');
-    // Two days on: the hot period (1 day) allows retention to delete seal 1's rows, which are
-    // archived, but not the new seal's, which S3 could not take.
-    clock = Math.max(clock, Date.now()) + 2 * DAY;
-    const { status } = await stack.cron(clock);
-    assert.equal(status, 200);
+    // Two runs, two days apart: the hot period (1 day) lets retention reach seal 1's rows, then
+    // seal 2's. Seal 1 is archived and its rows go; seal 2 could not be archived and its rows stay.
+    for (let i = 0; i < 2; i++) {
+      clock = Math.max(clock, Date.now()) + 2 * DAY;
+      const { status } = await cronRun(stack, clock);
+      assert.equal(status, 200);
+    }
     stack.faults.set('pass');
-    assert.match(stack.output(), /audit archiving failed: S3 could not be reached for audit\/.*seal-0000000002\.ndjson\.gz/);
-    const seals = await stack.sql('SELECT id, first_id, last_id, purged_through FROM audit_seals ORDER BY id');
-    assert.equal(seals.length, 2);
+    assert.ok(await logged(stack, /audit archiving failed: S3 could not be reached for audit\/.*seal-0000000002\.ndjson\.gz/), stack.output());
+    const seals = await stack.sql('SELECT id, purged_through FROM audit_seals ORDER BY id');
+    assert.deepEqual(seals.map((s) => [s.id, s.purged_through]), [[1, 0], [2, 4], [3, 8]]);
     const rows = await stack.sql('SELECT id FROM audit_log ORDER BY id');
     assert.deepEqual(rows.map((r) => r.id), [5, 6, 7, 8], 'archived rows went; unarchived rows stayed');
     assert.equal(storageLines(stack).at(-1).archive, 'failed');
 
     await cron();
     const archived = await stack.sql("SELECT seal_id FROM audit_archives WHERE kind = 'seal' ORDER BY seal_id");
-    assert.deepEqual(archived.map((a) => a.seal_id), [1, 2, 3]);
-    // Seal 2's rows were sealed two days ago: now archived, retention removes them.
-    await cron(2 * DAY);
+    assert.deepEqual(archived.map((a) => a.seal_id), [1, 2, 3, 4]);
+    // Seal 2 archived at last: retention removes its rows in the same run.
     assert.deepEqual(await stack.sql('SELECT id FROM audit_log'), []);
     const result = await verify(key(), ['--archive', archiveDir]);
     assert.equal(result.code, 0, result.stdout + result.stderr);
@@ -225,6 +247,39 @@ describe('archive to s3s-fs', () => {
     assert.match(result.stdout, /seal 3: it does not follow the seal before it/);
     assert.match(result.stdout, new RegExp(`archive object ${rowsObject} holds the rows of seal 2, whose archive object seals/seal-0000000002.json is missing`));
   });
+
+  test('past the size budget with archiving failing, rows stay and requests are served; then archived rows go first', async () => {
+    // About 2 MB of young rows, written straight into D1.
+    await stack.sql(`
+      WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 4000)
+      INSERT INTO audit_log (time_ms, request_id, operation, bucket, object_key, decision, status, ip, user_agent)
+      SELECT ${Date.now() - 60_000}, printf('filler-%d', i), 'get', 'demo-reports', printf('reports/%07d.pdf', i),
+        'allowed', 200, '203.0.113.9', printf('%.400c', 'x')
+      FROM n`);
+    stack.faults.set('refuse');
+    await cron();
+    stack.faults.set('pass');
+    const line = storageLines(stack).at(-1);
+    assert.equal(line.over_budget, true, JSON.stringify(line));
+    assert.equal(line.archive, 'failed');
+    // Nothing archived, so nothing deleted: the budget never deletes a row that is not archived.
+    const [{ n }] = await stack.sql('SELECT COUNT(*) AS n FROM audit_log');
+    assert.equal(n, 4000);
+    // D1 is over the budget but not full: requests are still served and recorded.
+    await traffic(stack, 'over-budget', 2);
+    // S3 back: the run archives the backlog, then deletes the oldest archived rows, young as
+    // they are (the hot period is a day), until D1 is back within the budget.
+    await cron();
+    const deleted = await logged(stack, /audit retention: deleted 4002 rows \(over the size budget\), D1 now (\d+) bytes/);
+    assert.ok(deleted, stack.output().split('\n').filter((l) => /audit (retention|archived|archiving)|audit_storage/.test(l)).slice(-8).join('\n'));
+    // Local D1 reports the size of what it holds: deleting rows brings it back within the budget.
+    assert.ok(Number(deleted[1]) <= 1_000_000, deleted[0]);
+    assert.equal(storageLines(stack).at(-1).archive, 'ok');
+    assert.deepEqual(await stack.sql('SELECT id FROM audit_log'), []);
+    const result = await verify(key(), ['--archive', archiveDir]);
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+    assert.match(result.stdout, /rows: 4010 verified/);
+  });
 });
 
 describe('archive to garage, over the size budget', () => {
@@ -233,7 +288,7 @@ describe('archive to garage, over the size budget', () => {
   let clock = Date.now();
   const cron = async () => {
     clock = Math.max(clock + 1000, Date.now());
-    const { status, outcome } = await stack.cron(clock);
+    const { status, outcome } = await cronRun(stack, clock);
     assert.equal(status, 200, outcome);
   };
 
@@ -276,7 +331,7 @@ describe('archive to garage, over the size budget', () => {
     assert.equal(archived[0].row_count, 5);
     const line = storageLines(stack).at(-1);
     assert.equal(line.over_budget, true);
-    assert.match(stack.output(), /audit retention: deleted 5 rows \(over the size budget\)/);
+    assert.ok(await logged(stack, /audit retention: deleted 5 rows \(over the size budget\)/), stack.output());
     // Rows that arrive after the run are not archived yet: the budget never deletes them.
     await traffic(stack, 'after');
     const left = await stack.sql('SELECT id FROM audit_log ORDER BY id');
@@ -307,7 +362,7 @@ describe('archive to garage, over the size budget', () => {
     let seconds = 0;
     for (let r = 0; r < 10 && archived < total; r++) {
       const began = performance.now();
-      const { status, outcome } = await stack.cron((clock = Math.max(clock + 1000, Date.now())));
+      const { status, outcome } = await cronRun(stack, (clock = Math.max(clock + 1000, Date.now())));
       seconds += (performance.now() - began) / 1000;
       assert.equal(status, 200, outcome);
       assert.doesNotMatch(stack.output(), /audit (sealing|archiving) failed/);
