@@ -3,7 +3,8 @@
 //! For each request it reads the caller's IP and `request.cf`, asks the core for a decision,
 //! fetches from S3 with the signed request the core built while recording the transaction in D1,
 //! releases no object byte before both have answered, and streams the body through without
-//! buffering it. On a cron trigger it seals the audit log and applies retention.
+//! buffering it. On a cron trigger it seals the audit log, archives it to S3 when that is on, and
+//! applies retention.
 
 mod audit;
 mod commit;

@@ -2,7 +2,7 @@
 //! forgets it, and read back from there to verify.
 //!
 //! A cron run archives finished seals oldest first. For each it writes two objects
-//! ([`object`]): the seal's rows as gzip NDJSON under a date path, for queries (Athena,
+//! ([`Archiving`]): the seal's rows as gzip NDJSON under a date path, for queries (Athena,
 //! `DuckDB`),
 //! and the seal itself, for verification. It reads each object back and checks its SHA-256
 //! before it records the seal as archived in `audit_archives`; only then may retention delete the
