@@ -210,3 +210,35 @@ fn a_failed_archive_ends_archiving_for_the_run() {
     // Without archiving, never.
     assert!(!Run::new(Budget::CRON, T, T).next_archive(T));
 }
+
+#[test]
+fn the_archive_is_refused_where_grants_can_reach_it() {
+    // Same bucket as S3_BUCKET, and the prefix inside the keys grants name (no S3_KEY_ROOT): a
+    // vendor's grant could read, overwrite or delete the archive through the gatekeeper.
+    let same = ("AUDIT_ARCHIVE_BUCKET", Some("acme-reports"));
+    assert!(
+        error(&[same]).starts_with("AUDIT_ARCHIVE_PREFIX: "),
+        "{}",
+        error(&[same])
+    );
+    let root = ("S3_KEY_ROOT", Some("tenant-7/"));
+    for prefix in ["tenant-7/audit/", "tenant-7/", "tenant-"] {
+        let e = load(&[same, root, ("AUDIT_ARCHIVE_PREFIX", Some(prefix))]);
+        assert!(
+            e.is_err_and(|e| e.setting() == "AUDIT_ARCHIVE_PREFIX"),
+            "{prefix}"
+        );
+    }
+    assert!(
+        load(&[
+            same,
+            ("S3_KEY_ROOT", Some("tenant-7/audit/")),
+            ("AUDIT_ARCHIVE_PREFIX", Some("tenant-7/"))
+        ])
+        .is_err()
+    );
+    // Outside the key root, or another bucket: fine.
+    let config = load(&[same, root, ("AUDIT_ARCHIVE_PREFIX", Some("audit/"))]).unwrap();
+    assert_eq!(config.archive.unwrap().prefix, "audit/");
+    assert!(load(&[("AUDIT_ARCHIVE_BUCKET", Some("acme-audit"))]).is_ok());
+}

@@ -147,7 +147,7 @@ impl Config {
         let grace = "AUDIT_SEAL_GRACE_SECONDS";
         let retention = "AUDIT_RETENTION_DAYS";
         let defaults = seal::Policy::default();
-        let (archive, hot_days, size_budget_mb) = storage(&get, &credentials)?;
+        let (archive, hot_days, size_budget_mb) = storage(&get, &credentials, &bucket, &key_root)?;
         let mut seal_policy = seal::Policy {
             grace_seconds: values::small_number(
                 get(grace),
@@ -198,8 +198,13 @@ impl Config {
 fn storage(
     get: &impl Fn(&str) -> Option<String>,
     main: &Credentials,
+    bucket: &Bucket,
+    key_root: &str,
 ) -> Result<(Option<archive::Target>, u32, u32), ConfigError> {
     let archive = archive_target(get, main)?;
+    if let Some(target) = &archive {
+        reachable(target, bucket, key_root)?;
+    }
     let hot = "AUDIT_HOT_DAYS";
     let hot_days = values::small_number(get(hot), hot, 30, 1, 36_500)?;
     let budget = "AUDIT_SIZE_BUDGET_MB";
@@ -211,6 +216,21 @@ fn storage(
         1_000_000,
     )?;
     Ok((archive, hot_days, size_budget_mb))
+}
+
+/// Refuses an archive that grants could reach: in the gatekeeper's own bucket, with a prefix
+/// inside the keys grants name (every key sits under `S3_KEY_ROOT`) or containing them. Grants
+/// could then read, overwrite or delete archived objects through the gatekeeper.
+fn reachable(target: &archive::Target, bucket: &Bucket, key_root: &str) -> Result<(), ConfigError> {
+    let overlaps =
+        target.prefix.starts_with(key_root) || key_root.starts_with(target.prefix.as_str());
+    if target.bucket.as_str() == bucket.as_str() && overlaps {
+        return Err(ConfigError::new(
+            "AUDIT_ARCHIVE_PREFIX",
+            Problem::ReachableByGrants,
+        ));
+    }
+    Ok(())
 }
 
 /// The archive settings, if `AUDIT_ARCHIVE_BUCKET` is set. The archive credentials come as a

@@ -299,9 +299,11 @@ describe('archive to garage, over the size budget', () => {
       vars: {
         ...garageSettings(garage),
         AUDIT_SEAL_GRACE_SECONDS: '0',
-        // garage's default bucket holds the archive too, under its prefix.
+        // garage's default bucket holds the archive too, under a prefix that grants cannot reach:
+        // every key a grant names is under S3_KEY_ROOT.
         AUDIT_ARCHIVE_BUCKET: LOCAL.bucket,
         AUDIT_ARCHIVE_PREFIX: 'audit-log/',
+        S3_KEY_ROOT: 'data/',
         // Always over: only what is not archived stays in D1.
         AUDIT_SIZE_BUDGET_MB: '0',
       },
