@@ -27,6 +27,11 @@ CARGO_FUZZ_VERSION="0.13.2"
 MOTO_VERSION="5.2.5"
 MOTO_DIR="$CACHE/moto-$MOTO_VERSION"
 
+# DuckDB from PyPI, in a virtual environment of its own: the end-to-end test runs the archive
+# query docs/audit.md gives with it.
+DUCKDB_VERSION="2.0.0"
+DUCKDB_PYTHON="$CACHE/duckdb-$DUCKDB_VERSION/bin/python"
+
 TOOLS="$CACHE/tools"
 # Build output is kept in the cache too, so a fresh clone (as CI makes) reuses compiled
 # dependencies and only rebuilds the project's own crates.

@@ -5,6 +5,7 @@ use std::time::SystemTime;
 use http::{HeaderName, HeaderValue, Method, Request, header};
 
 use crate::acl::{Acl, Caller};
+use crate::archive::{Archive, Storage};
 use crate::config::Config;
 use crate::cors::Cors;
 use crate::grant::{Ed25519, Grant, Policy, Scope, SignatureCheck, Verifier};
@@ -42,6 +43,7 @@ pub struct Gatekeeper {
     delete_enabled: bool,
     clock_skew: u32,
     sealer: Sealer,
+    storage: Storage,
 }
 
 /// The outcome of [`Gatekeeper::decide`], with what was learnt on the way for the audit log.
@@ -91,6 +93,17 @@ impl Gatekeeper {
                 config.quorums.clone(),
             )
         });
+        let storage = Storage::new(
+            config.archive.map(|target| {
+                Archive::new(
+                    target,
+                    &config.endpoint,
+                    config.region.clone(),
+                    config.addressing,
+                )
+            }),
+            config.size_budget_mb,
+        );
         Self {
             url_verifier,
             clock_skew: config.policy.clock_skew,
@@ -105,6 +118,7 @@ impl Gatekeeper {
             upstream_timeout: config.upstream_timeout,
             delete_enabled: config.delete_enabled,
             sealer: Sealer::new(config.seal_key, config.seal_policy),
+            storage,
         }
     }
 
@@ -132,6 +146,11 @@ impl Gatekeeper {
     /// Seals the audit log and applies retention, from the cron trigger.
     pub fn sealer(&self) -> &Sealer {
         &self.sealer
+    }
+
+    /// The audit archive and D1's size budget, for the cron trigger.
+    pub fn storage(&self) -> &Storage {
+        &self.storage
     }
 
     /// How far grant times may be off, which bounds how long a spent `jti` must be kept.

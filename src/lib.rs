@@ -4,13 +4,15 @@
 //! ([`grant`]) naming exactly one operation on one key; the gatekeeper checks the caller against
 //! the customer's [`acl`], verifies the grant, and only then signs the S3 request with the
 //! customer's own credentials ([`s3`]), which S3 verifies. Every transaction, allowed or denied,
-//! is recorded ([`audit`]), and the record is sealed against tampering ([`seal`]).
+//! is recorded ([`audit`]), the record is sealed against tampering ([`seal`]), and each sealed
+//! period can be archived to the customer's own S3 ([`archive`]).
 //!
 //! This crate is the policy core: pure, runtime-agnostic and natively testable. Time comes in as
 //! a parameter and nothing here performs I/O. The Cloudflare Worker in `adapter` (compiled for
 //! `wasm32` only) reads the request, asks the core, fetches from S3, streams and writes to D1.
 
 pub mod acl;
+pub mod archive;
 pub mod audit;
 pub mod config;
 pub mod cors;

@@ -1015,3 +1015,319 @@ fn the_claim_applies_the_grace_period_and_retention() {
     assert_eq!(statements[0].params[0], SqlValue::Integer(1200));
     assert!(statements[2].sql.starts_with("DELETE FROM spent_grants"));
 }
+
+// The archive (`s3_gatekeeper::archive`): each seal written as a rows object and a seal object,
+// read back as a `Bundle`, alone or merged with a D1 export, and verified with the same code.
+
+mod archived {
+    use super::*;
+    use s3_gatekeeper::archive::{Archiving, Bundle, Object, ObjectKind};
+
+    /// The objects `db` archives seal `index` as, read from the rows D1 holds now.
+    fn archive(db: &Db, index: usize) -> Vec<Object> {
+        let mut archiving = Archiving::begin("audit/", db.seals[index].to_row()).unwrap();
+        while let Some(page) = archiving.next_page() {
+            let [
+                SqlValue::Integer(after),
+                SqlValue::Integer(through),
+                SqlValue::Integer(limit),
+            ] = page.params[..]
+            else {
+                panic!("a page query has three integer parameters")
+            };
+            let rows: Vec<Row> = db
+                .log
+                .iter()
+                .filter(|r| (after + 1..=through).contains(&r.id().unwrap()))
+                .take(usize::try_from(limit).unwrap())
+                .cloned()
+                .collect();
+            archiving.add(&rows).unwrap();
+        }
+        archiving.finish().unwrap()
+    }
+
+    /// Every seal of `db` archived, as files under the prefix: (key without `audit/`, bytes).
+    fn archive_all(db: &Db) -> Vec<(String, Vec<u8>)> {
+        (0..db.seals.len())
+            .flat_map(|i| archive(db, i))
+            .map(|o| (o.key.strip_prefix("audit/").unwrap().to_owned(), o.body))
+            .collect()
+    }
+
+    fn bundle(files: &[(String, Vec<u8>)], export: Option<&Db>) -> Bundle {
+        // As the CLI reads them: the export first, then the archive.
+        let mut bundle = Bundle::default();
+        if let Some(db) = export {
+            bundle.add_export(Export {
+                log: db.log.clone(),
+                seals: db.seal_rows(),
+            });
+        }
+        for (key, body) in files {
+            assert!(bundle.add_object(key, body).unwrap(), "{key}");
+        }
+        bundle
+    }
+
+    fn check(bundle: &Bundle) -> Report {
+        verify(&bundle.seals(), &bundle.log(), &public())
+    }
+
+    #[test]
+    fn a_seal_is_archived_as_its_rows_and_itself() {
+        let db = sealed();
+        let objects = archive(&db, 0);
+        let seal = &db.seals[0];
+        assert_eq!(objects.len(), 2);
+        assert_eq!(objects[0].kind, ObjectKind::Rows);
+        assert_eq!(objects[0].rows, 1200);
+        assert_eq!(objects[1].key, "audit/seals/seal-0000000001.json");
+        assert!(
+            objects[0].key.starts_with("audit/2026/05/"),
+            "{}",
+            objects[0].key
+        );
+        assert!(objects[0].key.ends_with("/seal-0000000001.ndjson.gz"));
+        // Every row, one JSON line each, exactly as D1 holds it.
+        let mut text = String::new();
+        std::io::Read::read_to_string(
+            &mut flate2::read::GzDecoder::new(&objects[0].body[..]),
+            &mut text,
+        )
+        .unwrap();
+        let lines: Vec<Row> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines, db.log[..1200].to_vec());
+        // The seal object holds the seal row, and what its rows object holds.
+        let object: serde_json::Value = serde_json::from_slice(&objects[1].body).unwrap();
+        assert_eq!(
+            serde_json::from_value::<Row>(object["seal"].clone()).unwrap(),
+            seal.to_row()
+        );
+        assert_eq!(object["rows"]["count"], 1200);
+        assert_eq!(
+            object["rows"]["sha256"],
+            objects[0].sha256.to_string().as_str()
+        );
+        // An empty seal has no rows object.
+        let empty = archive(&db, 1);
+        assert_eq!(empty.len(), 1);
+        assert_eq!(empty[0].kind, ObjectKind::Seal);
+        // Recorded in one statement, the seal object last.
+        let record = Archiving::record(seal, &objects, 5);
+        assert!(record.sql.starts_with("INSERT INTO audit_archives"));
+        assert_eq!(record.params.len(), 4 + 2 * 5);
+    }
+
+    #[test]
+    fn a_read_back_must_be_exactly_what_was_written() {
+        let db = sealed();
+        let object = &archive(&db, 0)[0];
+        assert!(object.matches(&object.body));
+        let mut changed = object.body.clone();
+        changed[20] ^= 1;
+        assert!(!object.matches(&changed));
+        assert!(!object.matches(&object.body[..object.body.len() - 1]));
+        assert!(!object.matches(&[]));
+    }
+
+    #[test]
+    fn rows_out_of_the_seals_range_are_refused() {
+        let db = sealed();
+        let mut archiving = Archiving::begin("", db.seals[2].to_row()).unwrap();
+        assert!(archiving.add(&[log_row(5)]).is_err());
+        let mut unfinished = db.seals[0].clone();
+        unfinished.proof = None;
+        assert!(Archiving::begin("", unfinished.to_row()).is_err());
+    }
+
+    #[test]
+    fn an_archive_verifies_alone_and_with_the_d1_export() {
+        let db = sealed();
+        let files = archive_all(&db);
+        let alone = check(&bundle(&files, None));
+        assert!(alone.is_intact(), "{:?}", alone.findings());
+        assert_eq!(alone.verified, 1500);
+        // The same rows in D1 and in the archive count once.
+        let both = check(&bundle(&files, Some(&db)));
+        assert!(both.is_intact(), "{:?}", both.findings());
+        assert_eq!(both.verified, 1500);
+        assert_eq!(bundle(&files, Some(&db)).problems(), Vec::<String>::new());
+    }
+
+    #[test]
+    fn one_chain_runs_across_the_archive_and_d1() {
+        // Seals 1 and 3 archived while their rows were in D1; then retention purged them from D1
+        // (emptying seal 1's manifest there). Seal 5 archived after, seal 7 only in D1.
+        let mut before = sealed();
+        before.write(10);
+        let db = purged();
+        let files: Vec<_> = [archive(&before, 0), archive(&before, 1), archive(&db, 2)]
+            .into_iter()
+            .flatten()
+            .map(|o| (o.key.strip_prefix("audit/").unwrap().to_owned(), o.body))
+            .collect();
+        let report = check(&bundle(&files, Some(&db)));
+        assert!(report.is_intact(), "{:?}", report.findings());
+        assert_eq!(report.verified, 1510);
+        assert_eq!(report.purged, 0);
+        assert_eq!(report.seals, 4);
+        // D1 alone: the first seal's rows were purged, as its seals allow.
+        let d1 = db.verify();
+        assert!(d1.is_intact());
+        assert_eq!(d1.purged, 1200);
+    }
+
+    fn tamper(files: &mut [(String, Vec<u8>)], name: &str, change: impl FnOnce(&mut Vec<Row>)) {
+        let (_, body) = files.iter_mut().find(|(k, _)| k.contains(name)).unwrap();
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&body[..]), &mut text)
+            .unwrap();
+        let mut rows: Vec<Row> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        change(&mut rows);
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        for row in &rows {
+            std::io::Write::write_all(
+                &mut encoder,
+                format!("{}\n", serde_json::to_string(row).unwrap()).as_bytes(),
+            )
+            .unwrap();
+        }
+        *body = encoder.finish().unwrap();
+    }
+
+    #[test]
+    fn a_changed_archived_row_is_named_with_its_object() {
+        let db = sealed();
+        let mut files = archive_all(&db);
+        tamper(&mut files, "seal-0000000005.ndjson", |rows| {
+            rows[7].set("sub", "someone-else");
+        });
+        let bundle = bundle(&files, None);
+        let report = check(&bundle);
+        let finding = first(&report);
+        assert_eq!(*finding, Finding::Changed { id: 1208, seal: 5 });
+        let object = files
+            .iter()
+            .find(|(k, _)| k.contains("seal-0000000005.ndjson"))
+            .unwrap()
+            .0
+            .clone();
+        assert_eq!(
+            bundle.locate(finding),
+            Some(format!("in archive object {object}"))
+        );
+        // The seal object says which rows object it was archived with.
+        assert_eq!(
+            bundle.problems(),
+            vec![format!(
+                "archive object {object} is not the one archived with seal 5: its SHA-256 differs"
+            )]
+        );
+    }
+
+    #[test]
+    fn a_deleted_archive_object_is_named() {
+        let db = sealed();
+        let files = archive_all(&db);
+        let rows_object = files
+            .iter()
+            .find(|(k, _)| k.ends_with("seal-0000000005.ndjson.gz"))
+            .unwrap()
+            .0
+            .clone();
+
+        // The rows object gone: its rows are removed, by the seal, and the object named.
+        let without: Vec<_> = files
+            .iter()
+            .filter(|(k, _)| *k != rows_object)
+            .cloned()
+            .collect();
+        let bundle_ = bundle(&without, None);
+        let report = check(&bundle_);
+        assert_eq!(*first(&report), Finding::Removed { id: 1201, seal: 5 });
+        assert_eq!(
+            bundle_.locate(first(&report)),
+            Some(format!("its archive object {rows_object} is missing"))
+        );
+        assert_eq!(
+            bundle_.problems(),
+            vec![format!(
+                "seal 5: its archive object {rows_object} (300 rows) is missing"
+            )]
+        );
+
+        // The seal object gone: the chain breaks at the next seal, and the orphan is named.
+        let without: Vec<_> = files
+            .iter()
+            .filter(|(k, _)| k != "seals/seal-0000000003.json")
+            .cloned()
+            .collect();
+        let bundle_ = bundle(&without, None);
+        let report = check(&bundle_);
+        assert!(
+            report.findings().contains(&Finding::Seal {
+                seq: 5,
+                problem: SealProblem::BrokenLink
+            }),
+            "{:?}",
+            report.findings()
+        );
+        assert_eq!(
+            bundle_.locate(&Finding::Seal {
+                seq: 5,
+                problem: SealProblem::BrokenLink
+            }),
+            Some("in archive object seals/seal-0000000005.json".to_owned())
+        );
+        assert_eq!(bundle_.problems().len(), 0, "seal 3 is the empty one");
+
+        let without: Vec<_> = files
+            .iter()
+            .filter(|(k, _)| k != "seals/seal-0000000001.json")
+            .cloned()
+            .collect();
+        let problems = bundle(&without, None).problems();
+        assert_eq!(problems.len(), 1);
+        assert!(
+            problems[0].ends_with(
+                "holds the rows of seal 1, whose archive object seals/seal-0000000001.json is missing"
+            ),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn a_seal_that_differs_between_d1_and_the_archive_is_not_merged() {
+        let mut db = sealed();
+        let files = archive_all(&db);
+        resign_last(&mut db, |seal| seal.purged_through = 1);
+        let report = check(&bundle(&files, Some(&db)));
+        assert!(
+            report.findings().contains(&Finding::Seal {
+                seq: 5,
+                problem: SealProblem::Duplicate
+            }),
+            "{:?}",
+            report.findings()
+        );
+    }
+
+    #[test]
+    fn an_export_alone_reads_as_before() {
+        let db = sealed();
+        let mut bundle = Bundle::default();
+        bundle.add_export(Export {
+            log: db.log.clone(),
+            seals: db.seal_rows(),
+        });
+        assert_eq!(bundle.locate(&Finding::Changed { id: 1, seal: 1 }), None);
+        assert!(check(&bundle).is_intact());
+    }
+}

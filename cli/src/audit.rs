@@ -1,8 +1,10 @@
-//! `gatekeeper audit verify`: checks an exported audit log against its seals.
+//! `gatekeeper audit verify`: checks an exported audit log, an archive of it, or both together,
+//! against its seals.
 
 use std::io::Write;
 use std::path::PathBuf;
 
+use s3_gatekeeper::archive::Bundle;
 use s3_gatekeeper::grant::PublicKey;
 use s3_gatekeeper::grant::format_time;
 use s3_gatekeeper::seal::{Export, Hash, Report, verify, verify_with_retention};
@@ -15,12 +17,16 @@ pub(crate) struct Args {
 
 #[derive(clap::Subcommand)]
 enum Command {
-    /// Check exports of audit_log and audit_seals against the gatekeeper's seal key. Names the
-    /// first row that was changed, removed or inserted; exits 0 only if all is intact.
+    /// Check exports of audit_log and audit_seals, an archive of them (--archive), or both
+    /// together, against the gatekeeper's seal key: one unbroken signed chain across all. Names
+    /// the first row that was changed, removed or inserted, and the archive object it is in;
+    /// exits 0 only if all is intact.
     ///
     /// Export both in one command (docs/audit.md):
     ///
     ///   wrangler d1 execute AUDIT_DB --remote --json --command "SELECT * FROM audit_log ORDER BY id; SELECT * FROM audit_seals ORDER BY id" > audit.json
+    ///
+    /// Download the archive with, for example, `aws s3 sync s3://BUCKET/audit/ archive/`.
     Verify(VerifyArgs),
 }
 
@@ -32,8 +38,12 @@ struct VerifyArgs {
     keys: Vec<String>,
     /// Files with what `wrangler d1 execute --json` printed: the log and the seals, in one file
     /// or several.
-    #[arg(value_name = "EXPORT", required = true)]
+    #[arg(value_name = "EXPORT", required_unless_present = "archives")]
     exports: Vec<PathBuf>,
+    /// A folder holding the audit archive as written to AUDIT_ARCHIVE_BUCKET under
+    /// AUDIT_ARCHIVE_PREFIX (its `YYYY/MM/DD/seal-*.ndjson.gz` and `seals/seal-*.json`).
+    #[arg(long = "archive", value_name = "DIR")]
+    archives: Vec<PathBuf>,
     /// Print every finding, not only the first few.
     #[arg(long)]
     all: bool,
@@ -71,16 +81,28 @@ fn verify_exports(args: &VerifyArgs) -> Result<(), String> {
             .read(&text)
             .map_err(|e| format!("{}: {e}", path.display()))?;
     }
-    if export.seals.is_empty() {
-        return Err("the exports hold no seals: export audit_seals too (docs/audit.md)".into());
+    let mut bundle = Bundle::default();
+    bundle.add_export(export);
+    for dir in &args.archives {
+        read_archive(&mut bundle, dir)?;
+    }
+    let (seals, mut log) = (bundle.seals(), bundle.log());
+    log.extend(bundle.odd_rows().iter().cloned());
+    if seals.is_empty() {
+        return Err(if args.archives.is_empty() {
+            "the exports hold no seals: export audit_seals too (docs/audit.md)".into()
+        } else {
+            "neither the archive nor the exports hold a seal".into()
+        });
     }
 
     let report = match args.retention_days {
-        Some(days) => verify_with_retention(&export.seals, &export.log, &keys, days),
-        None => verify(&export.seals, &export.log, &keys),
+        Some(days) => verify_with_retention(&seals, &log, &keys, days),
+        None => verify(&seals, &log, &keys),
     };
-    print(&report, args.all).map_err(|e| e.to_string())?;
-    if !report.is_intact() {
+    let problems = bundle.problems();
+    print(&report, &bundle, &problems, args.all).map_err(|e| e.to_string())?;
+    if !report.is_intact() || !problems.is_empty() {
         return Err("the audit log does not match its seals".into());
     }
     if let Some(expected) = &args.expect {
@@ -108,9 +130,56 @@ fn read_key(value: &str) -> Result<PublicKey, String> {
         .map_err(|e| format!("--key {value}: {e} (the seal key's public half is needed)"))
 }
 
-fn print(report: &Report, all: bool) -> std::io::Result<()> {
+/// Reads every archive object under `dir` into `bundle`, named by its path relative to `dir`.
+fn read_archive(bundle: &mut Bundle, dir: &std::path::Path) -> Result<(), String> {
+    let mut pending = vec![dir.to_path_buf()];
+    let mut found = 0usize;
+    while let Some(folder) = pending.pop() {
+        let entries = std::fs::read_dir(&folder)
+            .map_err(|e| format!("cannot read {}: {e}", folder.display()))?;
+        for entry in entries {
+            let path = entry
+                .map_err(|e| format!("cannot read {}: {e}", folder.display()))?
+                .path();
+            if path.is_dir() {
+                pending.push(path);
+                continue;
+            }
+            let key = path
+                .strip_prefix(dir)
+                .unwrap_or(&path)
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy())
+                .collect::<Vec<_>>()
+                .join("/");
+            let bytes =
+                std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            if bundle.add_object(&key, &bytes).map_err(|e| e.to_string())? {
+                found += 1;
+            }
+        }
+    }
+    if found == 0 {
+        return Err(format!(
+            "{}: no archive objects (YYYY/MM/DD/seal-*.ndjson.gz, seals/seal-*.json) found",
+            dir.display()
+        ));
+    }
+    Ok(())
+}
+
+fn print(report: &Report, bundle: &Bundle, problems: &[String], all: bool) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();
-    let findings = report.findings();
+    let located = |finding: &s3_gatekeeper::seal::Finding| match bundle.locate(finding) {
+        Some(place) => format!("{finding} ({place})"),
+        None => finding.to_string(),
+    };
+    let findings: Vec<String> = report
+        .findings()
+        .iter()
+        .map(located)
+        .chain(problems.iter().cloned())
+        .collect();
     if let Some(first) = findings.first() {
         writeln!(out, "TAMPERED: {first}")?;
         let shown = if all { findings.len() } else { SHOWN };

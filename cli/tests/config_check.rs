@@ -262,6 +262,46 @@ ACL = '{"ip": {"allow": ["192.0.2.0/24"]}, "country": {"allow": []}}'
         says: &["0 error(s), 0 warning(s)"],
         never: &[],
     },
+    Case {
+        name: "an archive's settings are known, and its own credentials are secrets",
+        toml: r#"
+[vars]
+GATEKEEPER_ID = "acme-prod"
+S3_REGION = "eu-west-1"
+S3_BUCKET = "acme-reports"
+S3_KEY_ROOT = "reports/"
+VENDOR_KEYS = '[{"public": "PUBLIC"}]'
+AUDIT_ARCHIVE_BUCKET = "acme-audit"
+AUDIT_ARCHIVE_PREFIX = "gatekeeper/"
+AUDIT_HOT_DAYS = "30"
+AUDIT_SIZE_BUDGET_MB = "8000"
+"#,
+        args: &[],
+        status: 0,
+        says: &[
+            "0 error(s), 0 warning(s)",
+            "secret: AUDIT_ARCHIVE_ACCESS_KEY_ID (optional",
+            "secret: AUDIT_ARCHIVE_SECRET_ACCESS_KEY (optional",
+        ],
+        never: &["warning:"],
+    },
+    Case {
+        name: "an archive that grants could reach is named by its prefix",
+        toml: r#"
+[vars]
+GATEKEEPER_ID = "acme-prod"
+S3_REGION = "eu-west-1"
+S3_BUCKET = "acme-reports"
+S3_KEY_ROOT = "reports/"
+VENDOR_KEYS = '[{"public": "PUBLIC"}]'
+AUDIT_ARCHIVE_BUCKET = "acme-reports"
+AUDIT_ARCHIVE_PREFIX = "reports/audit/"
+"#,
+        args: &[],
+        status: 1,
+        says: &["error: AUDIT_ARCHIVE_PREFIX:"],
+        never: &[],
+    },
 ];
 
 #[test]

@@ -3,7 +3,8 @@
 //! For each request it reads the caller's IP and `request.cf`, asks the core for a decision,
 //! fetches from S3 with the signed request the core built while recording the transaction in D1,
 //! releases no object byte before both have answered, and streams the body through without
-//! buffering it. On a cron trigger it seals the audit log and applies retention.
+//! buffering it. On a cron trigger it seals the audit log, archives it to S3 when that is on, and
+//! applies retention.
 
 mod audit;
 mod commit;
@@ -126,7 +127,15 @@ async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     #[allow(clippy::cast_possible_truncation)]
     let scheduled_ms = event.schedule() as i64;
     let now_ms = i64::try_from(Date::now().as_millis()).unwrap_or(i64::MAX);
-    if let Err(err) = seal::run(&env, gatekeeper.sealer(), scheduled_ms, now_ms).await {
+    if let Err(err) = seal::run(
+        &env,
+        gatekeeper.sealer(),
+        gatekeeper.storage(),
+        scheduled_ms,
+        now_ms,
+    )
+    .await
+    {
         worker::console_error!("audit sealing failed: {err}");
     }
 }

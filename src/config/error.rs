@@ -69,6 +69,9 @@ pub enum Problem {
     /// A folder that does not end with `/`, so it would also match its neighbours
     /// (`tenant-7` is a prefix of `tenant-70/…`).
     NotAFolder,
+    /// The audit archive's folder in `S3_BUCKET` overlaps the keys grants can name, so a grant
+    /// could read, overwrite or delete the archive.
+    ReachableByGrants,
 }
 
 impl ConfigError {
@@ -132,6 +135,9 @@ impl fmt::Display for Problem {
             Self::NotACountry(other) => write!(f, "not a country; use {other}"),
             Self::Duplicate => f.write_str("listed more than once"),
             Self::NotAFolder => f.write_str("must end with / (a folder, such as tenant-7/)"),
+            Self::ReachableByGrants => f.write_str(
+                "in S3_BUCKET it overlaps the keys grants can name (S3_KEY_ROOT), so a grant could reach the archive; use another bucket, or set S3_KEY_ROOT to a folder the prefix is outside of",
+            ),
         }
     }
 }

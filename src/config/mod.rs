@@ -14,6 +14,7 @@ pub use error::{ConfigError, Problem};
 pub use links::DEFAULT_LIFETIME as DEFAULT_URL_GRANT_LIFETIME;
 
 use crate::acl::Acl;
+use crate::archive;
 use crate::cors::Cors;
 use crate::grant::{KeyRing, Policy, Quorum, SigningKey};
 use crate::s3::{Addressing, Bucket, Credentials, Encryption, Endpoint};
@@ -61,11 +62,18 @@ pub struct Config {
     /// `AUDIT_SEAL_KEY` (secret): the gatekeeper's own Ed25519 key, which signs the audit seals.
     /// Required: an audit log that is not sealed could be rewritten without a trace.
     pub seal_key: SigningKey,
-    /// `AUDIT_SEAL_GRACE_SECONDS` (default 900) and `AUDIT_RETENTION_DAYS` (default 180).
+    /// `AUDIT_SEAL_GRACE_SECONDS` (default 900) and `AUDIT_RETENTION_DAYS` (default 180), or,
+    /// when archiving is on, `AUDIT_HOT_DAYS` (default 30) as the retention period.
     pub seal_policy: seal::Policy,
     /// `GRANT_IN_QUERY` (`on` or `off`, default `off`) and `GRANT_IN_QUERY_MAX_LIFETIME_SECONDS`:
     /// the longest a grant in the URL may live, or `None` when grants in the URL are refused.
     pub url_grant_lifetime: Option<u32>,
+    /// `AUDIT_ARCHIVE_BUCKET`, `AUDIT_ARCHIVE_PREFIX` (default `audit/`) and the archive
+    /// credentials: where sealed periods are archived; `None` (archiving off) when the bucket is
+    /// unset.
+    pub archive: Option<archive::Target>,
+    /// `AUDIT_SIZE_BUDGET_MB` (default 8000): past this size, the oldest archived rows leave D1.
+    pub size_budget_mb: u32,
 }
 
 impl Config {
@@ -144,7 +152,12 @@ impl Config {
         let seal_key = required("AUDIT_SEAL_KEY")?
             .parse()
             .map_err(|e| ConfigError::new("AUDIT_SEAL_KEY", Problem::SecretKey(e)))?;
-        let seal_policy = seal_policy(&get)?;
+        let (archive, hot_days, size_budget_mb) = storage(&get, &credentials, &bucket, &key_root)?;
+        let mut seal_policy = seal_policy(&get)?;
+        // With an archive, D1 keeps only the hot period; the archive keeps the rest.
+        if archive.is_some() {
+            seal_policy.retention_days = hot_days;
+        }
         Ok(Self {
             id,
             endpoint,
@@ -166,6 +179,8 @@ impl Config {
             seal_key,
             seal_policy,
             url_grant_lifetime,
+            archive,
+            size_budget_mb,
         })
     }
 }
@@ -197,4 +212,91 @@ fn seal_policy(get: &impl Fn(&str) -> Option<String>) -> Result<seal::Policy, Co
             36_500,
         )?,
     })
+}
+
+/// The archive (if `AUDIT_ARCHIVE_BUCKET` is set), `AUDIT_HOT_DAYS` (default 30) and
+/// `AUDIT_SIZE_BUDGET_MB` (default 8000).
+fn storage(
+    get: &impl Fn(&str) -> Option<String>,
+    main: &Credentials,
+    bucket: &Bucket,
+    key_root: &str,
+) -> Result<(Option<archive::Target>, u32, u32), ConfigError> {
+    let archive = archive_target(get, main)?;
+    if let Some(target) = &archive {
+        reachable(target, bucket, key_root)?;
+    }
+    let hot = "AUDIT_HOT_DAYS";
+    let hot_days = values::small_number(get(hot), hot, 30, 1, 36_500)?;
+    let budget = "AUDIT_SIZE_BUDGET_MB";
+    let size_budget_mb = values::small_number(
+        get(budget),
+        budget,
+        archive::Storage::DEFAULT_BUDGET_MB,
+        0,
+        1_000_000,
+    )?;
+    Ok((archive, hot_days, size_budget_mb))
+}
+
+/// Refuses an archive that grants could reach: in the gatekeeper's own bucket, with a prefix
+/// inside the keys grants name (every key sits under `S3_KEY_ROOT`) or containing them. Grants
+/// could then read, overwrite or delete archived objects through the gatekeeper.
+fn reachable(target: &archive::Target, bucket: &Bucket, key_root: &str) -> Result<(), ConfigError> {
+    let overlaps =
+        target.prefix.starts_with(key_root) || key_root.starts_with(target.prefix.as_str());
+    if target.bucket.as_str() == bucket.as_str() && overlaps {
+        return Err(ConfigError::new(
+            "AUDIT_ARCHIVE_PREFIX",
+            Problem::ReachableByGrants,
+        ));
+    }
+    Ok(())
+}
+
+/// The archive settings, if `AUDIT_ARCHIVE_BUCKET` is set. The archive credentials come as a
+/// pair, or not at all (then the main ones are used).
+fn archive_target(
+    get: &impl Fn(&str) -> Option<String>,
+    main: &Credentials,
+) -> Result<Option<archive::Target>, ConfigError> {
+    let Some(bucket) = get("AUDIT_ARCHIVE_BUCKET") else {
+        return Ok(None);
+    };
+    let bucket = bucket
+        .parse()
+        .map_err(|e| ConfigError::new("AUDIT_ARCHIVE_BUCKET", Problem::Bucket(e)))?;
+    let prefix = get("AUDIT_ARCHIVE_PREFIX").unwrap_or_else(|| "audit/".to_owned());
+    let prefix = archive::Target::prefix(&prefix).map_err(|_| {
+        let problem = if prefix.chars().any(char::is_control) || prefix.len() > 512 {
+            Problem::Text
+        } else {
+            Problem::NotAFolder
+        };
+        ConfigError::new("AUDIT_ARCHIVE_PREFIX", problem)
+    })?;
+    let credentials = match (
+        get("AUDIT_ARCHIVE_ACCESS_KEY_ID"),
+        get("AUDIT_ARCHIVE_SECRET_ACCESS_KEY"),
+    ) {
+        (Some(id), Some(secret)) => Credentials::new(id, secret, None),
+        (None, None) => main.clone(),
+        (Some(_), None) => {
+            return Err(ConfigError::new(
+                "AUDIT_ARCHIVE_SECRET_ACCESS_KEY",
+                Problem::Missing,
+            ));
+        }
+        (None, Some(_)) => {
+            return Err(ConfigError::new(
+                "AUDIT_ARCHIVE_ACCESS_KEY_ID",
+                Problem::Missing,
+            ));
+        }
+    };
+    Ok(Some(archive::Target {
+        bucket,
+        prefix,
+        credentials,
+    }))
 }

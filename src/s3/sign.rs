@@ -21,6 +21,9 @@ pub(crate) enum Payload {
     /// A streamed body: `UNSIGNED-PAYLOAD`. The body cannot be hashed in advance without
     /// buffering it; TLS protects it in transit, and the gatekeeper fixes its exact length.
     Unsigned,
+    /// A body held whole, whose SHA-256 (hex) the signature covers, so S3 refuses it if any
+    /// byte differs from what was signed (the audit archive's objects).
+    Digest([u8; 32]),
 }
 
 /// Signs requests for one bucket with the customer's credentials.
@@ -73,6 +76,10 @@ impl Signer {
         let body = match payload {
             Payload::Empty => SignableBody::empty(),
             Payload::Unsigned => SignableBody::UnsignedPayload,
+            Payload::Digest(sha256) => SignableBody::Precomputed(
+                <ct_codecs::Hex as ct_codecs::Encoder>::encode_to_string(sha256)
+                    .map_err(|_| SigningFailed)?,
+            ),
         };
         let uri = request.uri().to_string();
         let headers = request

@@ -45,6 +45,10 @@ pub const QUERIES_PER_SEAL: u32 = 5 + pages(MAX_ROWS_PER_SEAL);
 /// D1 calls of one retention step: the latest finished seal and one batch.
 pub const QUERIES_PER_PURGE: u32 = 2;
 
+/// Subrequests (D1 calls and S3 requests) to archive one seal of at most [`MAX_ROWS_PER_SEAL`]
+/// rows: the seal; one per page of rows; writing and reading back its two objects; recording it.
+pub const QUERIES_PER_ARCHIVE: u32 = 2 + pages(MAX_ROWS_PER_SEAL) + 4;
+
 const fn pages(rows: i64) -> u32 {
     // Both are small positive constants; the quotient fits.
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
@@ -68,6 +72,12 @@ pub struct Run {
     longest_purge_ms: i64,
     /// Sealing reached the cutoff, or could not go on: no further seal this run.
     sealing_done: bool,
+    /// Whether sealed periods are archived: each seal then also costs its archiving.
+    archiving: bool,
+    archives: u32,
+    longest_archive_ms: i64,
+    /// Nothing is left to archive, or archiving failed: no further archive this run.
+    archiving_done: bool,
 }
 
 impl Run {
@@ -85,7 +95,19 @@ impl Run {
             longest_seal_ms: 0,
             longest_purge_ms: 0,
             sealing_done: false,
+            archiving: false,
+            archives: 0,
+            longest_archive_ms: 0,
+            archiving_done: false,
         }
+    }
+
+    /// The same run, archiving each seal too: a seal is made only if its archiving fits as well,
+    /// so that archiving keeps up with sealing.
+    #[must_use]
+    pub fn archiving(mut self) -> Self {
+        self.archiving = true;
+        self
     }
 
     /// Counts one D1 call that returned `rows` rows of `audit_log` (0 for other tables).
@@ -132,12 +154,18 @@ impl Run {
             return None;
         }
         let scheduled_ms = self.scheduled_ms.saturating_add(i64::from(self.seals));
-        let fits = self
-            .queries
-            .saturating_add(QUERIES_PER_SEAL + QUERIES_PER_PURGE)
-            <= self.budget.queries
-            && self.rows.saturating_add(MAX_ROWS_PER_SEAL) <= self.budget.rows
-            && self.elapsed(now_ms).saturating_add(self.longest_seal_ms) <= self.budget.millis;
+        let (queries, rows, millis) = if self.archiving {
+            (
+                QUERIES_PER_SEAL + QUERIES_PER_ARCHIVE,
+                2 * MAX_ROWS_PER_SEAL,
+                self.longest_seal_ms + self.longest_archive_ms,
+            )
+        } else {
+            (QUERIES_PER_SEAL, MAX_ROWS_PER_SEAL, self.longest_seal_ms)
+        };
+        let fits = self.queries.saturating_add(queries + QUERIES_PER_PURGE) <= self.budget.queries
+            && self.rows.saturating_add(rows) <= self.budget.rows
+            && self.elapsed(now_ms).saturating_add(millis) <= self.budget.millis;
         (fits && scheduled_ms <= now_ms).then_some(scheduled_ms)
     }
 
@@ -169,6 +197,38 @@ impl Run {
                         <= self.budget.millis
             }
         }
+    }
+
+    /// Whether to archive another seal. The first of a run is always tried (it is what keeps a
+    /// quiet log archived); a further one only while the last archived a seal (more may be
+    /// waiting) and another, and a retention step after it, still fits the budget.
+    pub fn next_archive(&self, now_ms: i64) -> bool {
+        if !self.archiving || self.archiving_done {
+            return false;
+        }
+        self.archives == 0
+            || (self
+                .queries
+                .saturating_add(QUERIES_PER_ARCHIVE + QUERIES_PER_PURGE)
+                <= self.budget.queries
+                && self.rows.saturating_add(MAX_ROWS_PER_SEAL) <= self.budget.rows
+                && self.elapsed(now_ms).saturating_add(self.longest_archive_ms)
+                    <= self.budget.millis)
+    }
+
+    /// Records an archiving step begun at `began_ms`: whether it archived a seal (`false` when
+    /// none was waiting, or it failed, which ends archiving for this run).
+    pub fn archived(&mut self, began_ms: i64, archived: bool, now_ms: i64) {
+        self.archives = self.archives.saturating_add(1);
+        self.longest_archive_ms = self.longest_archive_ms.max(now_ms.saturating_sub(began_ms));
+        if !archived {
+            self.archiving_done = true;
+        }
+    }
+
+    /// Seals this run archived or tried to.
+    pub fn archives(&self) -> u32 {
+        self.archives
     }
 
     /// Records a retention step begun at `began_ms`.

@@ -22,7 +22,7 @@ mod row;
 mod sealer;
 mod verify;
 
-pub use budget::{Budget, QUERIES_PER_PURGE, QUERIES_PER_SEAL, Run};
+pub use budget::{Budget, QUERIES_PER_ARCHIVE, QUERIES_PER_PURGE, QUERIES_PER_SEAL, Run};
 pub use chain::{Chain, Hash, InvalidHash};
 pub use claim::Evidence;
 pub use export::{Export, ExportError};

@@ -19,7 +19,7 @@ pub(crate) struct Secret {
     pub(crate) purpose: &'static str,
 }
 
-pub(crate) const SECRETS: [Secret; 4] = [
+pub(crate) const SECRETS: [Secret; 6] = [
     Secret {
         name: "AWS_ACCESS_KEY_ID",
         required: true,
@@ -40,18 +40,44 @@ pub(crate) const SECRETS: [Secret; 4] = [
         required: true,
         purpose: "a k4.secret key from `gatekeeper keygen`",
     },
+    Secret {
+        name: "AUDIT_ARCHIVE_ACCESS_KEY_ID",
+        required: false,
+        purpose: "the audit archive's own access key; without it, the S3 access key",
+    },
+    Secret {
+        name: "AUDIT_ARCHIVE_SECRET_ACCESS_KEY",
+        required: false,
+        purpose: "its secret",
+    },
 ];
 
 /// Settings the Worker reads outside `Config` (the audit trace switch, read by the adapter).
 const ADAPTER_SETTINGS: [&str; 1] = ["AUDIT_TRACE"];
 
 /// Settings that are only valid together; each is checked with the others of its group.
-const GROUPS: [&[&str]; 3] = [
+const GROUPS: [&[&str]; 5] = [
     // The default endpoint is made from the region.
     &["S3_REGION", "S3_ENDPOINT"],
     // MULTISIG names keys of VENDOR_KEYS.
     &["VENDOR_KEYS", "MULTISIG"],
     &["S3_SSE", "S3_SSE_KMS_KEY_ID"],
+    // An archive in the gatekeeper's own bucket must lie outside the keys grants can name; its
+    // own credentials come as a pair.
+    &[
+        "AUDIT_ARCHIVE_BUCKET",
+        "AUDIT_ARCHIVE_PREFIX",
+        "AUDIT_ARCHIVE_ACCESS_KEY_ID",
+        "AUDIT_ARCHIVE_SECRET_ACCESS_KEY",
+        "S3_BUCKET",
+        "S3_KEY_ROOT",
+    ],
+    // A link's lifetime is bounded by the grants' own.
+    &[
+        "GRANT_IN_QUERY",
+        "GRANT_IN_QUERY_MAX_LIFETIME_SECONDS",
+        "GRANT_MAX_LIFETIME_SECONDS",
+    ],
 ];
 
 pub(crate) struct Outcome {
@@ -148,6 +174,10 @@ fn valid_settings() -> Vec<(&'static str, String)> {
         ("AWS_ACCESS_KEY_ID", "AKIACONFIGCHECK".to_owned()),
         ("AWS_SECRET_ACCESS_KEY", "config-check".to_owned()),
         ("AUDIT_SEAL_KEY", seal.unwrap_or_default()),
+        // On, so that every archive setting is read (and known); a stand-in is used only for
+        // settings outside the group being checked, and the archive's group is checked with the
+        // configuration's own values.
+        ("AUDIT_ARCHIVE_BUCKET", "config-check-audit".to_owned()),
     ]
 }
 
