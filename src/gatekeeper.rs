@@ -8,6 +8,7 @@ use crate::acl::{Acl, Caller};
 use crate::config::Config;
 use crate::cors::Cors;
 use crate::grant::{Ed25519, Grant, Scope, SignatureCheck, Verifier};
+use crate::health::Limits;
 use crate::request::{self, Intent, RequestError};
 use crate::s3::{Bucket, BucketUrl, Encryption, Payload, Signer};
 use crate::seal::Sealer;
@@ -37,6 +38,7 @@ pub struct Gatekeeper {
     delete_enabled: bool,
     clock_skew: u32,
     sealer: Sealer,
+    health: Limits,
 }
 
 /// The outcome of [`Gatekeeper::decide`], with what was learnt on the way for the audit log.
@@ -82,6 +84,7 @@ impl Gatekeeper {
             upstream_timeout: config.upstream_timeout,
             delete_enabled: config.delete_enabled,
             sealer: Sealer::new(config.seal_key, config.seal_policy),
+            health: config.health,
         }
     }
 
@@ -109,6 +112,17 @@ impl Gatekeeper {
     /// Seals the audit log and applies retention, from the cron trigger.
     pub fn sealer(&self) -> &Sealer {
         &self.sealer
+    }
+
+    /// What `GET /health` checks against ([`crate::health`]).
+    pub fn health(&self) -> Limits {
+        self.health
+    }
+
+    /// Whether `caller` may reach the gatekeeper at all: the ACL's rules for a request that
+    /// names no operation, as `GET /health` is checked.
+    pub fn admits(&self, caller: &Caller) -> bool {
+        self.acl.check(caller, None).is_ok()
     }
 
     /// How far grant times may be off, which bounds how long a spent `jti` must be kept.

@@ -18,6 +18,7 @@ mod error;
 pub mod flood;
 mod gatekeeper;
 pub mod grant;
+pub mod health;
 mod operation;
 pub mod replay;
 pub mod request;

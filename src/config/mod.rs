@@ -15,8 +15,8 @@ use crate::acl::Acl;
 use crate::cors::Cors;
 use crate::grant::{KeyRing, Policy, Quorum, SigningKey};
 use crate::s3::{Addressing, Bucket, Credentials, Encryption, Endpoint};
-use crate::seal;
 use crate::upload::S3_MAX_PUT_BYTES;
+use crate::{health, seal};
 
 /// Every setting, parsed.
 #[derive(Clone, Debug)]
@@ -58,6 +58,9 @@ pub struct Config {
     pub seal_key: SigningKey,
     /// `AUDIT_SEAL_GRACE_SECONDS` (default 900) and `AUDIT_RETENTION_DAYS` (default 180).
     pub seal_policy: seal::Policy,
+    /// `AUDIT_SIZE_BUDGET_MB` (default 8000), and whether `AUDIT_ARCHIVE_BUCKET` is set: what
+    /// `GET /health` checks against.
+    pub health: health::Limits,
 }
 
 impl Config {
@@ -155,6 +158,10 @@ impl Config {
                 36_500,
             )?,
         };
+        let health = values::health(
+            get("AUDIT_SIZE_BUDGET_MB"),
+            get("AUDIT_ARCHIVE_BUCKET").is_some(),
+        )?;
         Ok(Self {
             id,
             endpoint,
@@ -174,6 +181,7 @@ impl Config {
             cors,
             seal_key,
             seal_policy,
+            health,
         })
     }
 }

@@ -3,6 +3,7 @@
 
 use crate::config::{ConfigError, Problem};
 use crate::cors::{Cors, Origin};
+use crate::health;
 use crate::s3::Encryption;
 
 /// A whole number in `min..=max`, or `default` when unset.
@@ -121,4 +122,23 @@ pub(super) fn origins(value: Option<&str>) -> Result<Cors, ConfigError> {
         })
         .collect::<Result<Vec<_>, _>>()
         .map(Cors::new)
+}
+
+/// `AUDIT_SIZE_BUDGET_MB` (whole megabytes, at most D1's largest database, 10 GB: a larger
+/// budget could never be reached), and whether `AUDIT_ARCHIVE_BUCKET` is set: for `GET /health`.
+pub(super) fn health(
+    budget_mb: Option<String>,
+    archiving: bool,
+) -> Result<health::Limits, ConfigError> {
+    let budget_mb = number(
+        budget_mb,
+        "AUDIT_SIZE_BUDGET_MB",
+        health::DEFAULT_SIZE_BUDGET_MB,
+        1,
+        10_000,
+    )?;
+    Ok(health::Limits {
+        size_budget_bytes: budget_mb * health::MB,
+        archiving,
+    })
 }
