@@ -134,7 +134,7 @@ pub const INSERT_RETURNING_SQL: &str = concat!(insert_sql!(), " RETURNING id");
 
 /// `signers` of a request that one grant alone vouched for: that grant is the row's `key_id`,
 /// `sub` and `jti`, which the array would only repeat, at about a fifth of the row's size. The
-/// view `audit_readable` shows the array (migrations/0014_audit_one_signer.sql).
+/// view `audit_readable` shows the array (`migrations/0014_audit_one_signer.sql`).
 pub const ONE_SIGNER: &str = "1";
 
 /// The status a row holds between being recorded and its outcome: a write's until S3 answers, a
