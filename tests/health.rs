@@ -248,3 +248,22 @@ fn the_budget_and_archiving_settings_are_read() {
         );
     }
 }
+
+/// The ACL decides who may probe, as it decides for every request: a caller it refuses is not
+/// admitted, and the usual path (which records the refusal) refuses it with the same code.
+#[test]
+fn the_acl_decides_who_may_probe() {
+    let gatekeeper = support::gatekeeper(&[(
+        "ACL",
+        r#"{"ip": {"allow": ["192.0.2.0/24"]}, "country": {"unknown": "allow"}}"#,
+    )]);
+    let caller = |ip: &str| s3_gatekeeper::acl::Caller {
+        ip: Some(ip.parse().unwrap()),
+        country: None,
+    };
+    assert!(gatekeeper.admits(&caller("192.0.2.5")));
+    assert!(!gatekeeper.admits(&caller("198.51.100.7")));
+    let probe = http::Request::get("/health").body(()).unwrap();
+    let refused = gatekeeper.decide(&probe, &caller("198.51.100.7"), support::at(NOW / 1000));
+    assert_eq!(refused.outcome.unwrap_err().code(), "ip_not_allowed");
+}
