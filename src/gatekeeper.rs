@@ -9,6 +9,7 @@ use crate::archive::{Archive, Storage};
 use crate::config::Config;
 use crate::cors::Cors;
 use crate::grant::{Ed25519, Grant, Policy, Scope, SignatureCheck, Verifier};
+use crate::health::Limits;
 use crate::multipart::{Binding, Call, MultipartError, Step};
 use crate::request::{self, Intent, RequestError};
 use crate::s3::{Bucket, BucketUrl, Encryption, Payload, Signer};
@@ -44,6 +45,7 @@ pub struct Gatekeeper {
     clock_skew: u32,
     sealer: Sealer,
     storage: Storage,
+    health: Limits,
 }
 
 /// The outcome of [`Gatekeeper::decide`], with what was learnt on the way for the audit log.
@@ -119,6 +121,7 @@ impl Gatekeeper {
             delete_enabled: config.delete_enabled,
             sealer: Sealer::new(config.seal_key, config.seal_policy),
             storage,
+            health: config.health,
         }
     }
 
@@ -151,6 +154,17 @@ impl Gatekeeper {
     /// The audit archive and D1's size budget, for the cron trigger.
     pub fn storage(&self) -> &Storage {
         &self.storage
+    }
+
+    /// What `GET /health` checks against ([`crate::health`]).
+    pub fn health(&self) -> Limits {
+        self.health
+    }
+
+    /// Whether `caller` may reach the gatekeeper at all: the ACL's rules for a request that
+    /// names no operation, as `GET /health` is checked.
+    pub fn admits(&self, caller: &Caller) -> bool {
+        self.acl.check(caller, None).is_ok()
     }
 
     /// How far grant times may be off, which bounds how long a spent `jti` must be kept.

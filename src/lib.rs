@@ -22,6 +22,7 @@ mod error;
 pub mod flood;
 mod gatekeeper;
 pub mod grant;
+pub mod health;
 pub mod multipart;
 mod operation;
 pub mod replay;

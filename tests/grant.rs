@@ -734,6 +734,35 @@ fn signers_are_recorded_in_the_rules_order_whatever_the_callers() {
     }
 }
 
+/// A request that one grant alone vouched for stores `signers` as `ONE_SIGNER`: the row's own
+/// `key_id`, `sub` and `jti` are that grant, and `audit_readable` gives the array back.
+#[test]
+fn one_signer_is_not_repeated_in_signers() {
+    let (gatekeeper, [vendor, _, _]) = multisig("[]");
+    let mut c = support::claims("get", "reports/q3.csv", NOW, 60);
+    c.jti = Some("j-1".into());
+    let decision = decide(
+        &gatekeeper,
+        "GET",
+        "/objects/reports/q3.csv",
+        &[vendor.mint(&c).unwrap()],
+    );
+    assert_eq!(code(&decision), Ok(()));
+    let mut record = AuditRecord::default();
+    record.describe(decision.intent.as_ref(), &decision.grants);
+    assert_eq!(record.key_id.as_deref(), Some(vendor.id()));
+    assert_eq!(record.sub.as_deref(), Some("user-1"));
+    assert_eq!(record.jti.as_deref(), Some("j-1"));
+    assert_eq!(
+        column(&record, "signers"),
+        SqlValue::Text(s3_gatekeeper::audit::ONE_SIGNER.into())
+    );
+    // No grant, no signer.
+    let mut none = AuditRecord::default();
+    none.describe(decision.intent.as_ref(), &[]);
+    assert_eq!(column(&none, "signers"), SqlValue::Null);
+}
+
 /// `same_sub` makes a rule require every grant to name the same user.
 #[test]
 fn a_rule_can_require_one_user_across_its_grants() {

@@ -9,6 +9,7 @@
 mod audit;
 mod commit;
 mod convert;
+mod health;
 mod multipart;
 mod seal;
 mod settings;
@@ -70,6 +71,15 @@ async fn fetch(request: Request, env: Env, ctx: Context) -> worker::Result<Respo
         return Ok(Response::empty()?
             .with_status(preflight.status().as_u16())
             .with_headers(convert::headers(preflight.headers())));
+    }
+
+    // A health probe reads one statement and writes nothing (docs/api.md, "Health"). The ACL
+    // applies: a caller it refuses goes the usual way, and is refused and recorded as any other.
+    if crate::health::is_probe(incoming.method(), incoming.uri().path())
+        && gatekeeper.admits(&caller)
+    {
+        let head = incoming.method() == http::Method::HEAD;
+        return health::answer(&env, gatekeeper.health(), head).await;
     }
 
     let mut trail = audit::Trail::new(&env, record);
@@ -138,6 +148,8 @@ async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     {
         worker::console_error!("audit sealing failed: {err}");
     }
+    // After retention, so the size logged is what the next requests write into.
+    health::log_size(&env, gatekeeper.health()).await;
 }
 
 /// What an allowed request answers.

@@ -18,8 +18,8 @@ use crate::archive;
 use crate::cors::Cors;
 use crate::grant::{KeyRing, Policy, Quorum, SigningKey};
 use crate::s3::{Addressing, Bucket, Credentials, Encryption, Endpoint};
-use crate::seal;
 use crate::upload::S3_MAX_PUT_BYTES;
+use crate::{health, seal};
 
 /// Every setting, parsed.
 #[derive(Clone, Debug)]
@@ -74,6 +74,8 @@ pub struct Config {
     pub archive: Option<archive::Target>,
     /// `AUDIT_SIZE_BUDGET_MB` (default 8000): past this size, the oldest archived rows leave D1.
     pub size_budget_mb: u32,
+    /// What `GET /health` checks against: `AUDIT_SIZE_BUDGET_MB` and whether archiving is on.
+    pub health: health::Limits,
 }
 
 impl Config {
@@ -158,6 +160,10 @@ impl Config {
         if archive.is_some() {
             seal_policy.retention_days = hot_days;
         }
+        let health = health::Limits {
+            size_budget_bytes: u64::from(size_budget_mb) * health::MB,
+            archiving: archive.is_some(),
+        };
         Ok(Self {
             id,
             endpoint,
@@ -181,6 +187,7 @@ impl Config {
             url_grant_lifetime,
             archive,
             size_budget_mb,
+            health,
         })
     }
 }
@@ -234,7 +241,7 @@ fn storage(
         budget,
         archive::Storage::DEFAULT_BUDGET_MB,
         0,
-        1_000_000,
+        10_000,
     )?;
     Ok((archive, hot_days, size_budget_mb))
 }

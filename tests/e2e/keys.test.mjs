@@ -56,7 +56,7 @@ test('a finance read needs the vendor and the approver', async () => {
   assert.deepEqual(await status('/objects/finance/ledger.csv', [approver, vendor]), [200, 'ledger\n']);
   await stack.settled();
   const rows = await stack.sql(
-    `SELECT decision, key_id, sub, signers FROM audit_log WHERE object_key = 'finance/ledger.csv' ORDER BY id`,
+    `SELECT decision, key_id, sub, signers FROM audit_readable WHERE object_key = 'finance/ledger.csv' ORDER BY id`,
   );
   const vendorSigner = { key_id: stack.keys.vendor.id, sub: 'user-1', jti: null };
   const approverSigner = { key_id: stack.keys.approver.id, sub: 'approver-1', jti: null };
