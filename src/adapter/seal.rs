@@ -74,23 +74,16 @@ pub(super) async fn run(
         run = run.archiving();
     }
     let mut archiving = ArchiveState::Off;
-    // A run that stopped half-way left a claim; it must be finished before the next is made.
-    finish_pending(&db, sealer, &mut run, scheduled_ms.max(clock())).await?;
-    while let Some(seal_ms) = run.next_seal(clock()) {
-        let began = clock();
-        let claimed = prepare(&db, sealer.claim(seal_ms))?.run().await?;
-        run.count(0);
-        let claimed = claimed.meta()?.and_then(|m| m.changes) == Some(1);
-        // No honest claim is scheduled after both this run and the clock.
-        let latest_ms = scheduled_ms.max(clock());
-        // Finishes this claim, or the one that kept it from being made (another run's, which
-        // this run may finish as well: both write the same seal).
-        let ids = finish_pending(&db, sealer, &mut run, latest_ms).await?;
-        run.sealed(began, claimed, ids.unwrap_or(0), clock());
-        // Each seal is archived as it is made, oldest waiting first, so archiving keeps up.
-        if let Some(archive) = &storage.archive {
-            archive_next(&db, archive, &mut run, &mut archiving).await;
-        }
+    // A failure to seal (a full D1 refuses the claim first) must not keep the archive backlog
+    // and retention from freeing space: they run all the same, and the failure is reported
+    // after. Both only ever touch what earlier, finished seals allow.
+    let sealing = seal_all(&db, sealer, storage, &mut run, &mut archiving, scheduled_ms).await;
+    // Except a claim no run of these settings makes: someone wrote to audit_seals, and nothing
+    // is deleted on the word of that table until an operator has looked.
+    if let Err(RunError::Seal(e)) = &sealing
+        && e.is_refused_claim()
+    {
+        return sealing;
     }
     // Then a backlog (after S3 was unreachable, or when archiving was turned on).
     if let Some(archive) = &storage.archive {
@@ -98,13 +91,56 @@ pub(super) async fn run(
             archive_next(&db, archive, &mut run, &mut archiving).await;
         }
     }
+    let retained = retain(&db, storage, &mut run, &archiving, now_ms).await;
+    sealing.and(retained)
+}
 
-    let size = log_storage(&db, storage, &mut run, &archiving).await?;
+/// Finishes a claim left half-made, then claims and finishes this run's seals while the budget
+/// allows, archiving each as it is made.
+async fn seal_all(
+    db: &D1Database,
+    sealer: &Sealer,
+    storage: &Storage,
+    run: &mut Run,
+    archiving: &mut ArchiveState,
+    scheduled_ms: i64,
+) -> Result<(), RunError> {
+    // A run that stopped half-way left a claim; it must be finished before the next is made.
+    finish_pending(db, sealer, run, scheduled_ms.max(clock())).await?;
+    while let Some(seal_ms) = run.next_seal(clock()) {
+        let began = clock();
+        let claimed = prepare(db, sealer.claim(seal_ms))?.run().await?;
+        run.count(0);
+        let claimed = claimed.meta()?.and_then(|m| m.changes) == Some(1);
+        // No honest claim is scheduled after both this run and the clock.
+        let latest_ms = scheduled_ms.max(clock());
+        // Finishes this claim, or the one that kept it from being made (another run's, which
+        // this run may finish as well: both write the same seal).
+        let ids = finish_pending(db, sealer, run, latest_ms).await?;
+        run.sealed(began, claimed, ids.unwrap_or(0), clock());
+        // Each seal is archived as it is made, oldest waiting first, so archiving keeps up.
+        if let Some(archive) = &storage.archive {
+            archive_next(db, archive, run, archiving).await;
+        }
+    }
+    Ok(())
+}
+
+/// Logs D1's size, then deletes what retention and the size budget allow, step by step while
+/// the budget allows.
+async fn retain(
+    db: &D1Database,
+    storage: &Storage,
+    run: &mut Run,
+    archiving: &ArchiveState,
+    now_ms: i64,
+) -> Result<(), RunError> {
+    let size = log_storage(db, storage, run, archiving).await?;
     let mut over_budget = size.is_some_and(|bytes| storage.over_budget(bytes));
     let mut deleted = None;
     while run.next_purge(deleted, clock()) {
         let began = clock();
-        let latest = seal(&db, &mut run, Sealer::latest_finished()).await?;
+        let latest = seal(db, run, Sealer::latest_finished()).await?;
         let statements = if storage.archive.is_some() {
             retention::step(latest.as_ref(), now_ms, over_budget)
         } else {
@@ -113,7 +149,7 @@ pub(super) async fn run(
         let deleting = storage.archive.is_some() || latest.is_some_and(|s| s.purged_through > 0);
         let statements = statements
             .into_iter()
-            .map(|s| prepare(&db, s))
+            .map(|s| prepare(db, s))
             .collect::<worker::Result<Vec<_>>>()?;
         // One transaction: rows and the manifests that list them go together.
         let results = db.batch(statements).await?;

@@ -280,6 +280,39 @@ describe('archive to s3s-fs', () => {
     assert.equal(result.code, 0, result.stdout + result.stderr);
     assert.match(result.stdout, /rows: 4010 verified/);
   });
+
+  test('a database that refuses new seals, as a full one does, still archives its backlog and frees space', async () => {
+    await stack.sql(`
+      WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 4000)
+      INSERT INTO audit_log (time_ms, request_id, operation, bucket, object_key, decision, status, ip, user_agent)
+      SELECT ${Date.now() - 60_000}, printf('full-%d', i), 'get', 'demo-reports', printf('reports/%07d.pdf', i),
+        'allowed', 200, '203.0.113.9', printf('%.400c', 'x')
+      FROM n`);
+    // Sealed, but S3 is down: nothing archived, so nothing may go.
+    stack.faults.set('refuse');
+    await cron();
+    stack.faults.set('pass');
+    await traffic(stack, 'before-full', 2);
+    // D1 full: every insert fails, the seal claim first among the cron's statements.
+    await stack.sql(`CREATE TRIGGER test_full BEFORE INSERT ON audit_seals
+      BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`);
+    try {
+      clock = Math.max(clock + 1000, Date.now());
+      const { status } = await cronRun(stack, clock);
+      assert.equal(status, 200);
+      assert.ok(await logged(stack, /audit sealing failed/), 'the refused claim is reported');
+      // The backlog sealed before went to S3, and its rows left D1 (over the budget).
+      const [{ n }] = await stack.sql("SELECT COUNT(*) AS n FROM audit_log WHERE request_id LIKE 'full-%'");
+      assert.equal(n, 0, 'archived rows of a full database are deleted even when no new seal can be made');
+    } finally {
+      await stack.sql('DROP TRIGGER test_full');
+    }
+    // Space again: the next run seals what waited.
+    clock = Math.max(clock + 1000, Date.now());
+    assert.equal((await cronRun(stack, clock)).status, 200);
+    const [{ open }] = await stack.sql('SELECT COUNT(*) AS open FROM audit_log WHERE id > (SELECT MAX(last_id) FROM audit_seals)');
+    assert.equal(open, 0);
+  });
 });
 
 describe('archive to garage, over the size budget', () => {
