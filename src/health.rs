@@ -222,25 +222,3 @@ pub fn inputs_sql(archiving: bool) -> &'static str {
          NULL AS archived_ms"
     }
 }
-
-/// The statement the cron logs the log's size with: the lowest and highest `id`, each read from
-/// the end of the table's key. Rows leave only oldest first (retention) and ids are never
-/// reused, so `last - first + 1` is the number of rows, where `count(*)` would read every row.
-pub const ROWS_SQL: &str = "SELECT (SELECT MIN(id) FROM audit_log) AS first_id, (SELECT MAX(id) FROM audit_log) AS last_id";
-
-/// The number of rows between `first_id` and `last_id` (both `None` for an empty log).
-pub fn row_count(first_id: Option<i64>, last_id: Option<i64>) -> u64 {
-    match (first_id, last_id) {
-        (Some(first), Some(last)) if last >= first => {
-            u64::try_from(last - first + 1).unwrap_or(u64::MAX)
-        }
-        _ => 0,
-    }
-}
-
-/// The cron's log line, one structured line for log search:
-/// `s3gk-audit size_bytes=… rows=… budget_bytes=…` (`size_bytes=unknown` if D1 did not say).
-pub fn size_line(size_bytes: Option<u64>, rows: u64, budget_bytes: u64) -> String {
-    let size = size_bytes.map_or_else(|| "unknown".to_owned(), |n| n.to_string());
-    format!("s3gk-audit size_bytes={size} rows={rows} budget_bytes={budget_bytes}")
-}

@@ -8,7 +8,7 @@ use http::{Method, StatusCode};
 use s3_gatekeeper::Config;
 use s3_gatekeeper::health::{
     ARCHIVE_LATE_AFTER_MS, Archiving, CRON_PERIOD_MS, Health, Inputs, Limits, SEAL_LATE_AFTER_MS,
-    SealCheck, SizeCheck, is_probe, row_count, size_line,
+    SealCheck, SizeCheck, is_probe,
 };
 
 const NOW: i64 = 1_800_000_000_000;
@@ -186,22 +186,6 @@ fn only_get_and_head_of_the_exact_path_are_probes() {
     assert!(!is_probe(&Method::GET, "/health/"));
     assert!(!is_probe(&Method::GET, "/objects/health"));
     assert!(!is_probe(&Method::GET, "/HEALTH"));
-}
-
-#[test]
-fn the_row_count_is_the_span_of_ids() {
-    assert_eq!(row_count(None, None), 0);
-    assert_eq!(row_count(Some(1), Some(1)), 1);
-    assert_eq!(row_count(Some(501), Some(1500)), 1000);
-    assert_eq!(row_count(Some(5), Some(4)), 0);
-    assert_eq!(
-        size_line(Some(4096), 12, BUDGET),
-        "s3gk-audit size_bytes=4096 rows=12 budget_bytes=8000000000"
-    );
-    assert_eq!(
-        size_line(None, 0, 1_000_000),
-        "s3gk-audit size_bytes=unknown rows=0 budget_bytes=1000000"
-    );
 }
 
 fn load(extra: &[(&str, &str)]) -> Result<Config, s3_gatekeeper::config::ConfigError> {

@@ -78,27 +78,6 @@ async fn read(
     ))
 }
 
-/// Logs the audit database's size and row count, one line a cron run (`health::size_line`).
-pub(super) async fn log_size(env: &Env, limits: Limits) {
-    match size_and_rows(env).await {
-        Ok((size, rows)) => worker::console_log!(
-            "{}",
-            health::size_line(size, rows, limits.size_budget_bytes)
-        ),
-        Err(err) => worker::console_error!("audit size could not be read: {err}"),
-    }
-}
-
-async fn size_and_rows(env: &Env) -> worker::Result<(Option<u64>, u64)> {
-    let db = env.d1(BINDING)?;
-    let (row, size) = one_row(&db, health::ROWS_SQL).await?;
-    let rows = health::row_count(
-        row.get("first_id").as_integer(),
-        row.get("last_id").as_integer(),
-    );
-    Ok((size, rows))
-}
-
 /// The one row `sql` selects, and the database's size that D1 reported with it.
 async fn one_row(db: &D1Database, sql: &str) -> worker::Result<(Row, Option<u64>)> {
     let statement = Statement {

@@ -156,6 +156,10 @@ describe('archive to s3s-fs', () => {
     assert.equal(line.archived_through, seal.last_id);
     assert.ok(line.size_bytes > 0, JSON.stringify(line));
     console.log(`# cron run with archiving: ${elapsed} ms for ${seal.row_count} rows; D1 ${line.size_bytes} bytes`);
+    // An uptime monitor sees the seal and the archive both recent (the first probe of the stack).
+    const health = await fetch(`${stack.url}/health`);
+    assert.equal(health.status, 200);
+    assert.deepEqual(await health.json(), { status: 'ok' });
   });
 
   test('the archive verifies alone and with the D1 export', async () => {
@@ -357,6 +361,14 @@ describe('archive to garage, over the size budget', () => {
   });
 
   test('the oldest archived rows go, though young; unarchived rows stay; requests are served', async () => {
+    // Before any run, an uptime monitor is told that nothing is sealed or archived yet, and that
+    // a budget of 0 is passed; in words only.
+    const health = await fetch(`${stack.url}/health`);
+    assert.equal(health.status, 503);
+    assert.deepEqual(await health.json(), {
+      status: 'degraded',
+      checks: { seal: 'late', archive: 'late', size: 'over_budget' },
+    });
     await traffic(stack, 'budget');
     await cron();
     assert.doesNotMatch(stack.output(), /audit archiving failed/);

@@ -1,6 +1,6 @@
 // GET /health against the real Worker and local D1: the verdicts docs/api.md ("Health") lists,
 // that the answer holds no number, that a probe writes nothing, that the ACL applies, and the
-// cron's size line (docs/audit.md, "Health").
+// cron's line about D1's size (docs/audit.md, "What the cron logs").
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,12 +15,12 @@ async function probe(stack, method = 'GET') {
   return { status: res.status, body: await res.text(), headers: res.headers };
 }
 
-/** The cron's size line, once wrangler has printed it (its output arrives after the reply). */
+/** The cron's one JSON line about D1, once wrangler has printed it (after the reply). */
 async function sizeLine(stack) {
   const deadline = Date.now() + 10000;
   for (;;) {
-    const line = /s3gk-audit size_bytes=(\d+) rows=(\d+) budget_bytes=(\d+)/.exec(stack.output());
-    if (line || Date.now() > deadline) return line;
+    const line = stack.output().split('\n').find((l) => l.includes('"event":"audit_storage"'));
+    if (line || Date.now() > deadline) return line && JSON.parse(line.slice(line.indexOf('{')));
     await sleep(200);
   }
 }
@@ -55,9 +55,10 @@ test('health: late before the first seal, ok after a run; nothing written; the c
     // The cron's line: the size D1 reports, the rows, the budget (8000 MB by default).
     const line = await sizeLine(stack);
     assert.ok(line, `the cron logs the audit size:\n${stack.output().slice(-2000)}`);
-    assert.ok(Number(line[1]) > 0);
-    assert.equal(line[2], '0');
-    assert.equal(line[3], '8000000000');
+    assert.ok(line.size_bytes > 0, JSON.stringify(line));
+    assert.equal(line.rows, 0);
+    assert.equal(line.size_budget_bytes, 8000000000);
+    assert.equal(line.archive, 'off');
 
     // The answer before the seal is still cached: a flood of probes reads D1 once. (Checked only
     // while the answer is surely still fresh: a slow machine may take longer over the cron.)
@@ -93,9 +94,10 @@ test('health: a seal older than 25 minutes is late, and a database over AUDIT_SI
     assert.equal(ran.status, 200, ran.outcome);
     const line = await sizeLine(stack);
     assert.ok(line, stack.output().slice(-2000));
-    assert.ok(Number(line[1]) >= 1000000, line[0]);
-    assert.equal(line[2], '2000');
-    assert.equal(line[3], '1000000');
+    assert.ok(line.size_bytes >= 1000000, JSON.stringify(line));
+    assert.equal(line.rows, 2000);
+    assert.equal(line.size_budget_bytes, 1000000);
+    assert.equal(line.over_budget, true);
 
     const answer = await probe(stack);
     assert.equal(answer.status, 503, answer.body);
