@@ -175,7 +175,9 @@ impl Batch {
             sql: SQL.get_or_init(sql).clone(),
             // Only UTF-8 was written: JSON punctuation, numbers, `null`, and Rust strings
             // escaped by serde_json; the lossy conversion never replaces anything.
-            params: vec![SqlValue::Text(String::from_utf8_lossy(&json).into_owned())],
+            params: vec![SqlValue::Text(String::from_utf8(json).unwrap_or_else(
+                |e| String::from_utf8_lossy(e.as_bytes()).into_owned(),
+            ))],
         }
     }
 
@@ -352,6 +354,23 @@ mod tests {
         };
         let rows: Vec<Value> = serde_json::from_str(json).unwrap();
         assert_eq!(rows[0]["user_agent"], "x'); DROP TABLE audit_log; --");
+    }
+
+    #[test]
+    fn text_is_escaped_as_json_whatever_it_holds() {
+        let mut odd = record("allowed", 0);
+        odd.user_agent =
+            Some("quote \" backslash \\ nul \u{0} newline \n tab \t é \u{2028}".into());
+        odd.origin = Some("https://vendor.example".into());
+        let mut batch = Batch::default();
+        batch.push(Entry::Record(odd.clone()));
+        let SqlValue::Text(json) = &batch.statement().params[0] else {
+            panic!("text")
+        };
+        let rows: Vec<Value> = serde_json::from_str(json).unwrap();
+        assert_eq!(rows[0]["user_agent"], odd.user_agent.unwrap().as_str());
+        assert_eq!(rows[0]["origin"], "https://vendor.example");
+        assert_eq!(rows[0]["time_ms"], 1_700_000_000_000_i64);
     }
 
     #[test]
