@@ -9,7 +9,7 @@
 //! [`crate::flood`] decides, from the facts this trail gathered (did a signature verify, was S3
 //! asked), whether it may be only counted. Every value is a bound parameter.
 
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, OnceCell, RefCell};
 use std::future::Future;
 
 use worker::wasm_bindgen::JsValue;
@@ -261,10 +261,18 @@ impl ReadEnd {
     }
 }
 
+thread_local! {
+    /// Whether `AUDIT_TRACE` is `on`: a setting cannot change within an isolate, so it is read
+    /// once, not on every D1 call.
+    static TRACING: OnceCell<bool> = const { OnceCell::new() };
+}
+
 /// With the setting `AUDIT_TRACE = "on"`, logs each D1 call the audit makes, for the benchmark
 /// to count statements and transactions per request.
 pub(super) fn trace(env: &Env, statements: usize) {
-    if env.var("AUDIT_TRACE").is_ok_and(|v| v.to_string() == "on") {
+    let on = TRACING
+        .with(|on| *on.get_or_init(|| env.var("AUDIT_TRACE").is_ok_and(|v| v.to_string() == "on")));
+    if on {
         worker::console_log!("s3gk-d1 statements={statements} transactions=1");
     }
 }

@@ -8,9 +8,12 @@
 //! any `SigV4` signing); the runtime checks those; the second pass decides with exactly those
 //! answers. A signature not among them is not genuine, so nothing is accepted that the runtime
 //! did not verify, byte for byte. A request that needs no signature (refused before its grants
-//! are looked at) is decided by the first pass alone.
+//! are looked at) is decided by the first pass alone; so is one whose signatures this isolate's
+//! runtime has already found genuine (a page reads many objects with one grant): the first pass
+//! answers yes for exactly those, remembered byte for byte.
 
 use std::cell::RefCell;
+use std::rc::Rc;
 use std::time::SystemTime;
 
 use worker::js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array, global};
@@ -38,10 +41,46 @@ pub(super) async fn decide(
     let mut genuine = Vec::with_capacity(wanted.len());
     for signed in wanted {
         if verify(&signed).await {
+            VERIFIED.with(|v| v.borrow_mut().remember(&signed));
             genuine.push(signed);
         }
     }
     gatekeeper.decide_with(request, caller, now, &Genuine(genuine))
+}
+
+/// How many verified signatures an isolate remembers.
+const REMEMBERED: usize = 64;
+
+thread_local! {
+    /// Signatures this isolate's runtime verified, newest last: a page reads many objects with
+    /// one grant, and Ed25519 gives the same answer for the same key, message and signature, so
+    /// a grant seen again is not checked again. Only signatures found genuine are kept, byte for
+    /// byte, so nothing passes that the runtime did not verify; the claims are checked anew on
+    /// every request (time, key, operation, ACL).
+    static VERIFIED: RefCell<Verified> = const { RefCell::new(Verified(Vec::new())) };
+}
+
+/// The remembered signatures, oldest first.
+struct Verified(Vec<Owned>);
+
+impl Verified {
+    fn knows(&self, signed: &Signed<'_>) -> bool {
+        self.0.iter().any(|known| known.signed() == *signed)
+    }
+
+    fn remember(&mut self, signed: &Owned) {
+        if self.knows(&signed.signed()) {
+            return;
+        }
+        if self.0.len() == REMEMBERED {
+            self.0.remove(0);
+        }
+        self.0.push(Owned {
+            key: signed.key,
+            message: signed.message.clone(),
+            signature: signed.signature,
+        });
+    }
 }
 
 /// A signature the core asked about, owned.
@@ -70,23 +109,29 @@ impl Owned {
     }
 }
 
-/// The first pass's check: records what the core asks, and answers no.
+/// The first pass's check: yes for a signature remembered as verified; any other it records, and
+/// answers no.
 #[derive(Default)]
 struct Wanted(RefCell<Vec<Owned>>);
 
 impl SignatureCheck for Wanted {
     fn verifies(&self, signed: &Signed<'_>) -> bool {
+        if VERIFIED.with(|v| v.borrow().knows(signed)) {
+            return true;
+        }
         self.0.borrow_mut().push(Owned::new(signed));
         false
     }
 }
 
-/// The second pass's check: yes for exactly the signatures the runtime verified.
+/// The second pass's check: yes for exactly the signatures the runtime verified (for this request,
+/// or remembered).
 struct Genuine(Vec<Owned>);
 
 impl SignatureCheck for Genuine {
     fn verifies(&self, signed: &Signed<'_>) -> bool {
         self.0.iter().any(|genuine| genuine.signed() == *signed)
+            || VERIFIED.with(|v| v.borrow().knows(signed))
     }
 }
 
@@ -104,16 +149,51 @@ thread_local! {
     /// are ever asked about (the core picks the key by the grant's `kid` among its own), so this
     /// holds at most the configured keys.
     static KEYS: RefCell<Vec<([u8; 32], JsValue)>> = const { RefCell::new(Vec::new()) };
+    /// `crypto.subtle`, its two methods and the algorithm's name object: the same for every
+    /// check, so looked up once per isolate rather than on every request.
+    static SUBTLE: RefCell<Option<Rc<Subtle>>> = const { RefCell::new(None) };
+}
+
+/// What a check calls on the runtime's `WebCrypto`.
+struct Subtle {
+    /// `crypto.subtle`, the receiver of both methods.
+    this: JsValue,
+    import_key: Function,
+    verify: Function,
+    algorithm: Object,
+}
+
+impl Subtle {
+    fn get() -> Result<Rc<Self>, JsValue> {
+        if let Some(subtle) = SUBTLE.with(|s| s.borrow().clone()) {
+            return Ok(subtle);
+        }
+        let subtle = Reflect::get(
+            &Reflect::get(&global(), &"crypto".into())?,
+            &"subtle".into(),
+        )?;
+        let algorithm = Object::new();
+        Reflect::set(&algorithm, &"name".into(), &"Ed25519".into())?;
+        let loaded = Rc::new(Self {
+            import_key: Reflect::get(&subtle, &"importKey".into())?.dyn_into()?,
+            verify: Reflect::get(&subtle, &"verify".into())?.dyn_into()?,
+            this: subtle,
+            algorithm,
+        });
+        SUBTLE.with(|s| *s.borrow_mut() = Some(loaded.clone()));
+        Ok(loaded)
+    }
+
+    /// Calls `subtle[function](...args)` and awaits its promise.
+    async fn call(&self, function: &Function, args: &Array) -> Result<JsValue, JsValue> {
+        let promise: Promise = function.apply(&self.this, args)?.dyn_into()?;
+        JsFuture::from(promise).await
+    }
 }
 
 /// Checks `signed` with `crypto.subtle.verify("Ed25519", …)`.
 async fn webcrypto(signed: &Owned) -> Result<bool, JsValue> {
-    let subtle = Reflect::get(
-        &Reflect::get(&global(), &"crypto".into())?,
-        &"subtle".into(),
-    )?;
-    let algorithm = Object::new();
-    Reflect::set(&algorithm, &"name".into(), &"Ed25519".into())?;
+    let subtle = Subtle::get()?;
     let cached = KEYS.with(|keys| {
         keys.borrow()
             .iter()
@@ -126,29 +206,23 @@ async fn webcrypto(signed: &Owned) -> Result<bool, JsValue> {
         let args = Array::of5(
             &"raw".into(),
             &Uint8Array::from(&signed.key[..]),
-            &algorithm,
+            &subtle.algorithm,
             &false.into(),
             &Array::of1(&"verify".into()),
         );
-        let key = call(&subtle, "importKey", &args).await?;
+        let key = subtle.call(&subtle.import_key, &args).await?;
         KEYS.with(|keys| keys.borrow_mut().push((signed.key, key.clone())));
         key
     };
     let args = Array::of4(
-        &algorithm,
+        &subtle.algorithm,
         &key,
         &Uint8Array::from(&signed.signature[..]),
         &Uint8Array::from(&signed.message[..]),
     );
-    call(&subtle, "verify", &args)
+    subtle
+        .call(&subtle.verify, &args)
         .await?
         .as_bool()
         .ok_or(JsValue::NULL)
-}
-
-/// Calls `subtle[method](...args)` and awaits its promise.
-async fn call(subtle: &JsValue, method: &str, args: &Array) -> Result<JsValue, JsValue> {
-    let function: Function = Reflect::get(subtle, &method.into())?.dyn_into()?;
-    let promise: Promise = function.apply(subtle, args)?.dyn_into()?;
-    JsFuture::from(promise).await
 }

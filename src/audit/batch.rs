@@ -24,8 +24,11 @@
 
 use std::collections::BTreeSet;
 use std::fmt;
+use std::io::Write as _;
+use std::sync::OnceLock;
 
-use serde_json::{Map, Value};
+#[cfg(test)]
+use serde_json::Value;
 
 use super::{AuditRecord, SqlValue, Statement};
 
@@ -160,10 +163,22 @@ impl Batch {
     /// follow the batch's order: that is how [`Batch::written`] gives each entry its id,
     /// whatever order `SQLite` returns them in.
     pub fn statement(&self) -> Statement {
-        let rows: Vec<Value> = self.entries.iter().map(row).collect();
+        let mut json = Vec::with_capacity(640 * self.entries.len());
+        json.push(b'[');
+        for (i, entry) in self.entries.iter().enumerate() {
+            if i > 0 {
+                json.push(b',');
+            }
+            write_row(&mut json, entry);
+        }
+        json.push(b']');
         Statement {
-            sql: sql(),
-            params: vec![SqlValue::Text(Value::Array(rows).to_string())],
+            sql: SQL.get_or_init(sql).clone(),
+            // Only UTF-8 was written: JSON punctuation, numbers, `null`, and Rust strings
+            // escaped by serde_json; the lossy conversion never replaces anything.
+            params: vec![SqlValue::Text(String::from_utf8(json).unwrap_or_else(
+                |e| String::from_utf8_lossy(e.as_bytes()).into_owned(),
+            ))],
         }
     }
 
@@ -213,6 +228,9 @@ impl Batch {
     }
 }
 
+/// [`sql`], assembled once.
+static SQL: OnceLock<String> = OnceLock::new();
+
 /// The batch statement: an insert of every row of the JSON array `?1`, in array order, where a
 /// row that names an existing `id` sets only its outcome, and only while that row is pending
 /// and unsealed. (`WHERE true` keeps `SQLite` from reading `ON CONFLICT` as a join's `ON`.)
@@ -238,8 +256,10 @@ fn sql() -> String {
     )
 }
 
-/// An entry as one JSON object of the batch array.
-fn row(entry: &Entry) -> Value {
+/// An entry as one JSON object of the batch array, written straight into `out`: a read writes
+/// one statement of about two entries, and building a map of every column first cost more than
+/// writing the text.
+fn write_row(out: &mut Vec<u8>, entry: &Entry) {
     let (id, record, body_relayed) = match entry {
         Entry::Record(record) => (None, record, None),
         Entry::Outcome {
@@ -248,23 +268,47 @@ fn row(entry: &Entry) -> Value {
             body_relayed,
         } => (Some(*id), record, *body_relayed),
     };
-    let mut row = Map::new();
-    row.insert("id".into(), id.into());
+    out.extend_from_slice(b"{\"id\":");
+    write_integer(out, id);
     for (column, value) in RECORD_COLUMNS.iter().zip(record.params()) {
-        row.insert((*column).into(), json(value));
+        write_key(out, column);
+        match value {
+            SqlValue::Null => out.extend_from_slice(b"null"),
+            SqlValue::Integer(n) => write_integer(out, Some(n)),
+            // Writing into a Vec cannot fail, and a str always serialises.
+            SqlValue::Text(s) => drop(serde_json::to_writer(&mut *out, &s)),
+        }
     }
-    row.insert("s3_ms".into(), record.s3_ms.into());
-    row.insert("d1_ms".into(), record.d1_ms.into());
-    row.insert("body_relayed".into(), body_relayed.map(i64::from).into());
-    Value::Object(row)
+    write_key(out, "s3_ms");
+    write_integer(out, record.s3_ms);
+    write_key(out, "d1_ms");
+    write_integer(out, record.d1_ms);
+    write_key(out, "body_relayed");
+    write_integer(out, body_relayed.map(i64::from));
+    out.push(b'}');
 }
 
-fn json(value: SqlValue) -> Value {
+/// `,"column":` (column names are plain ASCII words).
+fn write_key(out: &mut Vec<u8>, column: &str) {
+    out.extend_from_slice(b",\"");
+    out.extend_from_slice(column.as_bytes());
+    out.extend_from_slice(b"\":");
+}
+
+fn write_integer(out: &mut Vec<u8>, value: Option<impl fmt::Display>) {
     match value {
-        SqlValue::Null => Value::Null,
-        SqlValue::Integer(n) => n.into(),
-        SqlValue::Text(s) => s.into(),
+        // Writing into a Vec cannot fail.
+        Some(n) => drop(write!(out, "{n}")),
+        None => out.extend_from_slice(b"null"),
     }
+}
+
+#[cfg(test)]
+/// An entry as the JSON value the statement binds, for the tests.
+fn row(entry: &Entry) -> Value {
+    let mut json = Vec::new();
+    write_row(&mut json, entry);
+    serde_json::from_slice(&json).unwrap_or(Value::Null)
 }
 
 #[cfg(test)]
@@ -311,6 +355,23 @@ mod tests {
         };
         let rows: Vec<Value> = serde_json::from_str(json).unwrap();
         assert_eq!(rows[0]["user_agent"], "x'); DROP TABLE audit_log; --");
+    }
+
+    #[test]
+    fn text_is_escaped_as_json_whatever_it_holds() {
+        let mut odd = record("allowed", 0);
+        odd.user_agent =
+            Some("quote \" backslash \\ nul \u{0} newline \n tab \t é \u{2028}".into());
+        odd.origin = Some("https://vendor.example".into());
+        let mut batch = Batch::default();
+        batch.push(Entry::Record(odd.clone()));
+        let SqlValue::Text(json) = &batch.statement().params[0] else {
+            panic!("text")
+        };
+        let rows: Vec<Value> = serde_json::from_str(json).unwrap();
+        assert_eq!(rows[0]["user_agent"], odd.user_agent.unwrap().as_str());
+        assert_eq!(rows[0]["origin"], "https://vendor.example");
+        assert_eq!(rows[0]["time_ms"], 1_700_000_000_000_i64);
     }
 
     #[test]

@@ -94,6 +94,25 @@ test('the same grant changed by one byte, for another key, audience, or expired,
   );
 });
 
+test('a grant already verified vouches only for itself: its payload re-signed or its signature re-used is refused', async () => {
+  // The Worker remembers the grants whose signature its runtime found genuine (docs/benchmarks.md):
+  // the first read verifies this one, the later ones may be answered from memory.
+  const good = await nodeGrant({ op: 'get', key: 'reports/q3.csv', sub: 'remembered' });
+  for (let i = 0; i < 3; i++) assert.equal((await call('/objects/reports/q3.csv', { token: good })).status, 200);
+  const [, , body, footer] = good.split('.');
+  const change = (text, at) => text.slice(0, at) + (text[at] === 'A' ? 'B' : 'A') + text.slice(at + 1);
+  const variants = [
+    // The signature is the last 64 bytes of the body: a character near the end is in it.
+    ['the same payload with another signature', `v4.public.${change(body, body.length - 10)}.${footer}`],
+    // A character near the start is in the claims: the same signature on another payload.
+    ['the same signature on another payload', `v4.public.${change(body, 20)}.${footer}`],
+  ];
+  for (const [name, token] of variants) {
+    assert.deepEqual(await refusal(await call('/objects/reports/q3.csv', { token })), [401, 'grant_bad_signature'], name);
+  }
+  assert.equal((await call('/objects/reports/q3.csv', { token: good })).status, 200);
+});
+
 test('a put grant works once; reused, it is refused and nothing is written', async () => {
   const first = randomBytes(200_000);
   const token = await nodeGrant({ op: 'put', key: 'uploads/data.bin' });
