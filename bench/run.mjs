@@ -32,6 +32,10 @@ const { values: opts } = parseArgs({
     'stream-mib': { type: 'string', default: '128' },
     // Requests sent in the separate pass that counts D1 statements (0: skip it).
     'trace-requests': { type: 'string', default: '400' },
+    // Distinct grants the timed requests take in turn. More than the signatures a gatekeeper
+    // isolate remembers (64), so that every request has its grant's signature checked, as the
+    // JS worker does; 1 measures a page that reads with one grant again and again.
+    grants: { type: 'string', default: '256' },
     out: { type: 'string' },
   },
 });
@@ -43,6 +47,8 @@ const WARMUP = Number(opts.warmup);
 const SETUPS = ['a', 'b'].filter((s) => opts.setups.split(',').includes(s));
 if (SETUPS.length === 0) throw new Error('--setups: a, b or a,b');
 const TRACE_REQUESTS = Number(opts['trace-requests']);
+const GRANTS = Number(opts.grants);
+if (!(GRANTS >= 1)) throw new Error('--grants: at least 1');
 // Direct S3 serves tens of thousands of requests a second: a fifth of the time is plenty.
 const DIRECT_SECONDS = Math.max(1, SECONDS / 5);
 const CONCURRENCY = [16, 32];
@@ -56,7 +62,10 @@ const log = (...a) => console.error(`[bench ${new Date().toISOString().slice(11,
 
 async function load(url, headers, { concurrency, seconds = Infinity, requests = Infinity }) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency, maxFreeSockets: concurrency });
-  const get = () => readWhole(url, headers, agent);
+  // One set of headers for every request, or several taken in turn.
+  const sets = Array.isArray(headers) ? headers : [headers];
+  let turn = 0;
+  const get = () => readWhole(url, sets[turn++ % sets.length], agent);
   const latencies = [];
   let ok = 0;
   const failures = new Map();
@@ -229,7 +238,7 @@ async function jsMiniflare(garage, key, counter) {
     url: new URL(`/objects/${OBJECT}`, url).href,
     pid: await listener(url.port),
     db,
-    grant: () => mintGrant(key.file, { object: OBJECT, ttl: 900 }),
+    grant: (sub) => mintGrant(key.file, { object: OBJECT, ttl: 900, sub }),
     origin: url.origin,
     grantFor: (object) => mintGrant(key.file, { object, ttl: 900 }),
   };
@@ -244,7 +253,7 @@ async function gkMiniflare(garage, counter) {
     url: new URL(`/objects/${OBJECT}`, url).href,
     pid: await listener(url.port),
     db: gk.db,
-    grant: () => gk.grant({ object: OBJECT, ttl: 900 }),
+    grant: (sub) => gk.grant({ object: OBJECT, ttl: 900, sub }),
     origin: url.origin,
     grantFor: (object) => gk.grant({ object, ttl: 900 }),
   };
@@ -260,7 +269,7 @@ async function gkWrangler(garage, counter) {
   cleanups.push(() => gk.stop());
   const port = Number(new URL(gk.url).port);
   const { runtime } = await wranglerRuntime(port);
-  return { url: `${gk.url}/objects/${OBJECT}`, pid: runtime, grant: () => gk.grant({ object: OBJECT, ttl: 900 }) };
+  return { url: `${gk.url}/objects/${OBJECT}`, pid: runtime, grant: (sub) => gk.grant({ object: OBJECT, ttl: 900, sub }) };
 }
 
 /** (b) the JS worker through `wrangler dev`, as its customer would run it. */
@@ -294,7 +303,7 @@ async function jsWrangler(garage, key, counter) {
     }
   }, 180000);
   const { runtime } = await wranglerRuntime(port);
-  return { url: `${url}/objects/${OBJECT}`, pid: runtime, grant: () => mintGrant(key.file, { object: OBJECT, ttl: 900 }) };
+  return { url: `${url}/objects/${OBJECT}`, pid: runtime, grant: (sub) => mintGrant(key.file, { object: OBJECT, ttl: 900, sub }) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -311,8 +320,22 @@ async function auditRows(db) {
   return { rows: row.n, relayed: row.relayed };
 }
 
+/** GRANTS distinct grants for `target` (users `bench-0`, `bench-1`, …), minted once. */
+async function grantPool(target) {
+  if (!target.pool) {
+    const pool = [];
+    // A few at a time: each is a run of the CLI.
+    for (let i = 0; i < GRANTS; i += 8) {
+      const subs = Array.from({ length: Math.min(8, GRANTS - i) }, (_, j) => `bench-${i + j}`);
+      pool.push(...(await Promise.all(subs.map((sub) => target.grant(sub)))));
+    }
+    target.pool = pool.map((grant) => ({ authorization: `Bearer ${grant}`, 'cf-connecting-ip': CALLER_IP }));
+  }
+  return target.pool;
+}
+
 async function measure(target, concurrency, seconds = SECONDS) {
-  const headers = { authorization: `Bearer ${await target.grant()}`, 'cf-connecting-ip': CALLER_IP };
+  const headers = target.grant ? await grantPool(target) : { 'cf-connecting-ip': CALLER_IP };
   if (WARMUP > 0) await load(target.url, headers, { concurrency, seconds: WARMUP });
   const rowsBefore = target.db ? await auditRows(target.db) : null;
   const before = target.pid ? cpuMs(target.pid) : NaN;

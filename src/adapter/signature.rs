@@ -10,11 +10,13 @@
 //! did not verify, byte for byte. A request that needs no signature (refused before its grants
 //! are looked at) is decided by the first pass alone; so is one whose signatures this isolate's
 //! runtime has already found genuine (a page reads many objects with one grant): the first pass
-//! answers yes for exactly those, remembered byte for byte.
+//! answers yes for exactly those, remembered by a digest of key, message and signature.
 
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::SystemTime;
+
+use sha2::{Digest, Sha256};
 
 use worker::js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array, global};
 use worker::wasm_bindgen::{JsCast, JsValue};
@@ -54,32 +56,49 @@ const REMEMBERED: usize = 64;
 thread_local! {
     /// Signatures this isolate's runtime verified, newest last: a page reads many objects with
     /// one grant, and Ed25519 gives the same answer for the same key, message and signature, so
-    /// a grant seen again is not checked again. Only signatures found genuine are kept, byte for
-    /// byte, so nothing passes that the runtime did not verify; the claims are checked anew on
-    /// every request (time, key, operation, ACL).
+    /// a grant seen again is not checked again. Only signatures found genuine are kept, by a
+    /// digest of all three, so nothing passes that the runtime did not verify; the claims are
+    /// checked anew on every request (time, key, operation, ACL).
     static VERIFIED: RefCell<Verified> = const { RefCell::new(Verified(Vec::new())) };
 }
 
-/// The remembered signatures, oldest first.
-struct Verified(Vec<Owned>);
+/// The remembered signatures, oldest first, each by its [`Fingerprint`].
+struct Verified(Vec<Fingerprint>);
 
 impl Verified {
     fn knows(&self, signed: &Signed<'_>) -> bool {
-        self.0.iter().any(|known| known.signed() == *signed)
+        let print = Fingerprint::of(signed);
+        self.0.contains(&print)
     }
 
     fn remember(&mut self, signed: &Owned) {
-        if self.knows(&signed.signed()) {
+        let print = Fingerprint::of(&signed.signed());
+        if self.0.contains(&print) {
             return;
         }
         if self.0.len() == REMEMBERED {
             self.0.remove(0);
         }
-        self.0.push(Owned {
-            key: signed.key,
-            message: signed.message.clone(),
-            signature: signed.signature,
-        });
+        self.0.push(print);
+    }
+}
+
+/// The SHA-256 of a key, a message and a signature, each with its length. A remembered grant is
+/// a bearer credential: compared as itself, byte by byte, the time a comparison takes would tell
+/// a caller how much of a guessed signature matches one the isolate holds. Compared as a digest,
+/// a guess that differs anywhere matches nothing, and how far it matched says nothing about the
+/// signature.
+#[derive(PartialEq, Eq)]
+struct Fingerprint([u8; 32]);
+
+impl Fingerprint {
+    fn of(signed: &Signed<'_>) -> Self {
+        let mut hash = Sha256::new();
+        for part in [&signed.key[..], signed.message, &signed.signature[..]] {
+            hash.update((part.len() as u64).to_be_bytes());
+            hash.update(part);
+        }
+        Self(hash.finalize().into())
     }
 }
 
