@@ -10,7 +10,6 @@
 
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
@@ -21,6 +20,7 @@ const { AwsClient } = await import('aws4fetch');
 const { Miniflare } = await import('miniflare');
 const { ROOT, LOCAL, keygen, mintGrant, startGarage, garageSettings, statements } = await import('../scripts/lib/stack.mjs');
 const run = promisify(execFile);
+const { load, cpuMs } = await import('./load.mjs');
 
 const { values: opts, positionals } = parseArgs({
   allowPositionals: true,
@@ -42,37 +42,6 @@ const SECONDS = Number(opts.seconds);
 const C = Number(opts.concurrency);
 const OBJECT = 'reports/bench-1k.bin';
 const log = (...a) => console.error(`[compare ${new Date().toISOString().slice(11, 19)}]`, ...a);
-
-async function load(url, headers, seconds) {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: C });
-  const target = new URL(url);
-  const get = () =>
-    new Promise((resolve) => {
-      const req = http.request({ host: target.hostname, port: target.port, path: target.pathname, headers, agent }, (res) => {
-        let bytes = 0;
-        res.on('data', (chunk) => (bytes += chunk.length));
-        res.on('end', () => resolve(res.statusCode === 200 && bytes === 1024));
-        res.on('error', () => resolve(false));
-      });
-      req.on('error', () => resolve(false));
-      req.end();
-    });
-  let ok = 0;
-  let failed = 0;
-  const end = performance.now() + seconds * 1000;
-  await Promise.all(Array.from({ length: C }, async () => {
-    while (performance.now() < end) (await get()) ? ok++ : failed++;
-  }));
-  agent.destroy();
-  return { ok, failed };
-}
-
-const TICK_MS = 1000 / Number((await run('getconf', ['CLK_TCK'])).stdout.trim());
-function cpuMs(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
-}
 
 const state = mkdtempSync(join(tmpdir(), 's3gk-compare-'));
 const stops = [];
@@ -119,14 +88,14 @@ try {
     const { stdout } = await run('ss', ['-ltnpH', `sport = :${url.port}`]);
     build.url = new URL(`/objects/${OBJECT}`, url).href;
     build.pid = Number(/pid=(\d+)/.exec(stdout)?.[1]);
-    const probe = await load(build.url, headers, 0.2);
+    const probe = await load(build.url, headers, { concurrency: C, seconds: 0.2 });
     if (probe.ok === 0) throw new Error(`${build.name} did not serve the object`);
   }
 
   const cpuPerRequest = async (build) => {
-    await load(build.url, headers, 0.3);
+    await load(build.url, headers, { concurrency: C, seconds: 0.3 });
     const before = cpuMs(build.pid);
-    const { ok, failed } = await load(build.url, headers, SECONDS);
+    const { ok, failed } = await load(build.url, headers, { concurrency: C, seconds: SECONDS });
     if (failed) log(`${build.name}: ${failed} requests failed`);
     return (cpuMs(build.pid) - before) / (ok + failed);
   };

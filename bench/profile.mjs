@@ -13,7 +13,6 @@
 
 import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
@@ -25,6 +24,7 @@ const { Miniflare } = await import('miniflare');
 const { default: WebSocket } = await import('ws');
 const { ROOT, LOCAL, freePort, keygen, mintGrant, startGarage, garageSettings, statements } = await import('../scripts/lib/stack.mjs');
 const run = promisify(execFile);
+const { load, cpuMs } = await import('./load.mjs');
 
 const { values: opts, positionals } = parseArgs({
   allowPositionals: true,
@@ -43,37 +43,6 @@ const C = Number(opts.concurrency);
 const TOP = Number(opts.top);
 const OBJECT = 'reports/bench-1k.bin';
 const log = (...a) => console.error(`[profile ${new Date().toISOString().slice(11, 19)}]`, ...a);
-
-async function load(url, headers, seconds) {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: C });
-  const target = new URL(url);
-  const get = () =>
-    new Promise((resolve) => {
-      const req = http.request({ host: target.hostname, port: target.port, path: target.pathname, headers, agent }, (res) => {
-        let bytes = 0;
-        res.on('data', (chunk) => (bytes += chunk.length));
-        res.on('end', () => resolve(res.statusCode === 200 && bytes === 1024));
-        res.on('error', () => resolve(false));
-      });
-      req.on('error', () => resolve(false));
-      req.end();
-    });
-  let ok = 0;
-  let failed = 0;
-  const end = performance.now() + seconds * 1000;
-  await Promise.all(Array.from({ length: C }, async () => {
-    while (performance.now() < end) (await get()) ? ok++ : failed++;
-  }));
-  agent.destroy();
-  return { ok, failed };
-}
-
-const TICK_MS = 1000 / Number((await run('getconf', ['CLK_TCK'])).stdout.trim());
-function cpuMs(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
-}
 
 /** Native samples grouped by what they are, from `perf report`'s symbol lines. */
 function group(symbol, dso) {
@@ -189,10 +158,10 @@ try {
     const { stdout } = await run('ss', ['-ltnpH', `sport = :${url.port}`]);
     const pid = Number(/pid=(\d+)/.exec(stdout)?.[1]);
     const objectUrl = new URL(`/objects/${OBJECT}`, url).href;
-    await load(objectUrl, headers, 1);
+    await load(objectUrl, headers, { concurrency: C, seconds: 1 });
     const timed = async () => {
       const before = cpuMs(pid);
-      const r = await load(objectUrl, headers, SECONDS);
+      const r = await load(objectUrl, headers, { concurrency: C, seconds: SECONDS });
       return { ...r, cpu: (cpuMs(pid) - before) / (r.ok + r.failed) };
     };
     console.log(`\n## ${target}`);
