@@ -5,11 +5,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
-import { startStack, startScript, freePort, LOCAL } from '../../scripts/lib/stack.mjs';
+import { startBrowserDemo } from '../../scripts/lib/browser.mjs';
 
 const MIB = 1024 * 1024;
 const USER = 'browser-user';
@@ -21,35 +19,15 @@ let pageServer;
 let browser;
 let tmp;
 
+let demo;
+
 before(async () => {
-  tmp = mkdtempSync(join(tmpdir(), 's3gk-browser-mp-'));
-  const pagePort = await freePort();
-  const pageOrigin = `http://127.0.0.1:${pagePort}`;
-  stack = await startStack({ vars: { ALLOWED_ORIGINS: JSON.stringify([pageOrigin]) } });
-  vendor = await startScript('vendor server', 'examples/vendor-node/server.mjs', [], {
-    VENDOR_SECRET_KEY: readFileSync(stack.keys.vendor.file, 'utf8'),
-    VENDOR_KEY_ID: stack.keys.vendor.id,
-    GATEKEEPER_ID: LOCAL.audience,
-    GATEKEEPER_URL: stack.url,
-    PAGE_ORIGIN: pageOrigin,
-    PORT: '0',
-    DEMO_SESSION: SESSION,
-    DEMO_USER: USER,
-  });
-  const config = join(tmp, 'config.json');
-  writeFileSync(config, JSON.stringify({ vendor: vendor.url, session: SESSION }));
-  pageServer = await startScript('page', 'examples/browser/serve.mjs', ['--port', String(pagePort), '--config', config]);
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  demo = await startBrowserDemo({ user: USER, session: SESSION });
+  ({ stack, vendor, pageServer, browser, tmp } = demo);
 });
 
 after(async () => {
-  await browser?.close();
-  await Promise.all([vendor?.stop(), pageServer?.stop()]);
-  await stack?.stop();
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
+  await demo?.stop();
 });
 
 test('a 300 MiB file chosen on the page is uploaded in parts, with progress, and downloads byte for byte', async () => {

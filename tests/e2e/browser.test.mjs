@@ -6,11 +6,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
-import { startStack, startScript, freePort, LOCAL } from '../../scripts/lib/stack.mjs';
+import { LOCAL } from '../../scripts/lib/stack.mjs';
+import { startBrowserDemo } from '../../scripts/lib/browser.mjs';
 
 const REPORT_KEY = 'reports/2026/q3-summary.csv';
 const REPORT = 'region,quarter,revenue,owner\nEMEA,Q3,1204500,"Dubois, A."\nAMER,Q3,2310750,"J. ""JJ"" Ortiz"\nAPAC,Q3,987250,Tanaka\n';
@@ -19,47 +18,19 @@ const SESSION = randomBytes(16).toString('hex');
 
 let stack;
 let vendor;
-let pageServer;
 let browser;
 let pageUrl;
 let pageOrigin;
-let tmp;
+
+let demo;
 
 before(async () => {
-  tmp = mkdtempSync(join(tmpdir(), 's3gk-browser-'));
-  // The page's origin must be allowed when the gatekeeper starts, so its port is chosen first.
-  const pagePort = await freePort();
-  pageOrigin = `http://127.0.0.1:${pagePort}`;
-  stack = await startStack({
-    vars: { ALLOWED_ORIGINS: JSON.stringify([pageOrigin]) },
-    objects: { [REPORT_KEY]: REPORT },
-  });
-  vendor = await startScript('vendor server', 'examples/vendor-node/server.mjs', [], {
-    VENDOR_SECRET_KEY: readFileSync(stack.keys.vendor.file, 'utf8'),
-    VENDOR_KEY_ID: stack.keys.vendor.id,
-    GATEKEEPER_ID: LOCAL.audience,
-    GATEKEEPER_URL: stack.url,
-    PAGE_ORIGIN: pageOrigin,
-    PORT: '0',
-    DEMO_SESSION: SESSION,
-    DEMO_USER: USER,
-  });
-  const config = join(tmp, 'config.json');
-  writeFileSync(config, JSON.stringify({ vendor: vendor.url, session: SESSION, report: REPORT_KEY }));
-  pageServer = await startScript('page', 'examples/browser/serve.mjs', ['--port', String(pagePort), '--config', config]);
-  pageUrl = `${pageServer.url}/`;
-  assert.equal(pageServer.url, pageOrigin);
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  demo = await startBrowserDemo({ user: USER, session: SESSION, objects: { [REPORT_KEY]: REPORT }, page: { report: REPORT_KEY } });
+  ({ stack, vendor, browser, pageUrl, pageOrigin } = demo);
 });
 
 after(async () => {
-  await browser?.close();
-  await Promise.all([vendor?.stop(), pageServer?.stop()]);
-  await stack?.stop();
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
+  await demo?.stop();
 });
 
 /** A fresh page (its own context: no cache or state shared between tests). */

@@ -7,11 +7,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { createReadStream, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
-import { startStack, startScript, freePort, LOCAL } from '../../scripts/lib/stack.mjs';
+import { startBrowserDemo } from '../../scripts/lib/browser.mjs';
 
 const MIB = 1024 * 1024;
 const BIG_KEY = 'reports/2026/site-walkthrough.bin';
@@ -26,41 +24,23 @@ let browser;
 let tmp;
 let bigSha256;
 
+let demo;
+
 before(async () => {
-  tmp = mkdtempSync(join(tmpdir(), 's3gk-links-browser-'));
   const big = randomBytes(BIG_BYTES);
   bigSha256 = createHash('sha256').update(big).digest('hex');
-  const pagePort = await freePort();
-  const pageOrigin = `http://127.0.0.1:${pagePort}`;
-  stack = await startStack({
-    vars: { ALLOWED_ORIGINS: JSON.stringify([pageOrigin]), GRANT_IN_QUERY: 'on' },
+  demo = await startBrowserDemo({
+    user: USER,
+    session: SESSION,
+    vars: { GRANT_IN_QUERY: 'on' },
     objects: { [BIG_KEY]: big },
+    page: { download: BIG_KEY },
   });
-  vendor = await startScript('vendor server', 'examples/vendor-node/server.mjs', [], {
-    VENDOR_SECRET_KEY: readFileSync(stack.keys.vendor.file, 'utf8'),
-    VENDOR_KEY_ID: stack.keys.vendor.id,
-    GATEKEEPER_ID: LOCAL.audience,
-    GATEKEEPER_URL: stack.url,
-    PAGE_ORIGIN: pageOrigin,
-    PORT: '0',
-    DEMO_SESSION: SESSION,
-    DEMO_USER: USER,
-  });
-  const config = join(tmp, 'config.json');
-  writeFileSync(config, JSON.stringify({ vendor: vendor.url, session: SESSION, download: BIG_KEY }));
-  pageServer = await startScript('page', 'examples/browser/serve.mjs', ['--port', String(pagePort), '--config', config]);
-  assert.equal(pageServer.url, pageOrigin);
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  ({ stack, vendor, pageServer, browser, tmp } = demo);
 });
 
 after(async () => {
-  await browser?.close();
-  await Promise.all([vendor?.stop(), pageServer?.stop()]);
-  await stack?.stop();
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
+  await demo?.stop();
 });
 
 async function sha256File(path) {
