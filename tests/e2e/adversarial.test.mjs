@@ -550,7 +550,7 @@ const UNVERIFIED = new Set([
   'grant_missing', 'grant_too_many', 'grant_too_long', 'grant_malformed', 'grant_unknown_key', 'grant_bad_signature',
   'ip_unknown', 'ip_denied', 'ip_not_allowed', 'country_unknown', 'country_tor', 'country_denied', 'country_not_allowed',
   'origin_not_allowed', 'bad_key', 'no_route', 'method_not_allowed', 'uri_too_long', 'bad_query', 'misconfigured',
-  'operation_disabled', 'unsupported_parameter',
+  'operation_disabled', 'unsupported_parameter', 'multipart_bad_query',
 ]);
 
 /** The order the gatekeeper names verified signers in: MULTISIG `keys`, then VENDOR_KEYS. */
