@@ -40,14 +40,18 @@ fn put(
     for (k, v) in headers {
         request = request.header(*k, *v);
     }
-    let caller = Caller {
-        ip: Some("198.51.100.7".parse().unwrap()),
-        country: Some("US".parse().unwrap()),
-    };
     support::gatekeeper(&[])
-        .decide(&request.body(()).unwrap(), &caller, support::at(NOW))
+        .decide(&request.body(()).unwrap(), &caller(), support::at(NOW))
         .outcome
         .map_err(|e| (e.status().as_u16(), e.code()))
+}
+
+/// A caller in the US the ACL lets through.
+fn caller() -> Caller {
+    Caller {
+        ip: Some("198.51.100.7".parse().unwrap()),
+        country: Some("US".parse().unwrap()),
+    }
 }
 
 /// The refusal, if the upload was refused.
@@ -158,12 +162,8 @@ fn a_sha256_claim_on_a_grant_that_is_not_a_put_is_malformed() {
         .header("authorization", format!("Bearer {token}"))
         .body(())
         .unwrap();
-    let caller = Caller {
-        ip: Some("198.51.100.7".parse().unwrap()),
-        country: Some("US".parse().unwrap()),
-    };
     let outcome = support::gatekeeper(&[])
-        .decide(&request, &caller, support::at(NOW))
+        .decide(&request, &caller(), support::at(NOW))
         .outcome;
     assert_eq!(outcome.err().map(|e| e.code()), Some("grant_malformed"));
 }
@@ -219,12 +219,8 @@ fn a_sha256_claim_with_multipart_makes_the_grant_malformed() {
         .header("authorization", format!("Bearer {token}"))
         .body(())
         .unwrap();
-    let caller = Caller {
-        ip: Some("198.51.100.7".parse().unwrap()),
-        country: Some("US".parse().unwrap()),
-    };
     let outcome = support::gatekeeper(&[])
-        .decide(&create, &caller, support::at(NOW))
+        .decide(&create, &caller(), support::at(NOW))
         .outcome;
     assert_eq!(outcome.err().map(|e| e.code()), Some("grant_malformed"));
 }

@@ -22,9 +22,6 @@ use flate2::write::GzEncoder;
 use crate::audit::{SqlValue, Statement};
 use crate::seal::{Hash, Row, Seal};
 
-/// Rows read from D1 per query while archiving, as while sealing.
-const PAGE: i64 = 1_000;
-
 /// Which of a seal's two objects.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ObjectKind {
@@ -236,15 +233,7 @@ impl Archiving {
 
     /// The query for the next page of the seal's rows still in D1, or `None` once all are read.
     pub fn next_page(&self) -> Option<Statement> {
-        (!self.done).then(|| Statement {
-            sql: "SELECT * FROM audit_log WHERE id > ?1 AND id <= ?2 ORDER BY id LIMIT ?3"
-                .to_owned(),
-            params: vec![
-                SqlValue::Integer(self.read_through),
-                SqlValue::Integer(self.seal.last_id),
-                SqlValue::Integer(PAGE),
-            ],
-        })
+        (!self.done).then(|| crate::seal::rows_page(self.read_through, self.seal.last_id))
     }
 
     /// Adds a page of rows, as [`Archiving::next_page`] returned them: one JSON line each.
@@ -264,7 +253,7 @@ impl Archiving {
             self.first_read.get_or_insert(id);
             self.rows += 1;
         }
-        let short_page = i64::try_from(rows.len()).is_ok_and(|n| n < PAGE);
+        let short_page = i64::try_from(rows.len()).is_ok_and(|n| n < crate::seal::PAGE);
         self.done = short_page || self.read_through >= self.seal.last_id;
         Ok(())
     }

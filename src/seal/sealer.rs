@@ -312,6 +312,19 @@ pub struct Sealing<'a> {
     done: bool,
 }
 
+/// The next [`PAGE`] rows of `audit_log` after `read_through`, up to `last_id`, in id order: how
+/// a seal's rows are read, to seal them and to archive them.
+pub(crate) fn rows_page(read_through: i64, last_id: i64) -> Statement {
+    Statement {
+        sql: "SELECT * FROM audit_log WHERE id > ?1 AND id <= ?2 ORDER BY id LIMIT ?3".to_owned(),
+        params: vec![
+            SqlValue::Integer(read_through),
+            SqlValue::Integer(last_id),
+            SqlValue::Integer(PAGE),
+        ],
+    }
+}
+
 impl Sealing<'_> {
     /// The seal being finished.
     pub fn seal(&self) -> &Seal {
@@ -320,15 +333,7 @@ impl Sealing<'_> {
 
     /// The query for the next page of rows, or `None` once every row has been read.
     pub fn next_page(&self) -> Option<Statement> {
-        (!self.done).then(|| Statement {
-            sql: "SELECT * FROM audit_log WHERE id > ?1 AND id <= ?2 ORDER BY id LIMIT ?3"
-                .to_owned(),
-            params: vec![
-                SqlValue::Integer(self.read_through),
-                SqlValue::Integer(self.seal.last_id),
-                SqlValue::Integer(PAGE),
-            ],
-        })
+        (!self.done).then(|| rows_page(self.read_through, self.seal.last_id))
     }
 
     /// Adds a page of rows, as [`Sealing::next_page`] returned them.
