@@ -183,6 +183,7 @@ fn request_text() -> impl Strategy<Value = String> {
     let directive = prop_oneof![
         6 => Just("+grant"),
         2 => Just("+grant2"),
+        2 => Just("+urlgrant"),
         1 => select(&["+ip 192.0.2.1", "+ip ::1", "+country FR", "+country US", "+ip nonsense"][..]),
     ];
     (
@@ -404,6 +405,24 @@ fn the_fixtures_are_what_the_properties_assume() {
     let parsed = request::parse(b"GET /objects/reports/q3.csv\n+grant").unwrap();
     assert!(parsed.grant);
     request::check(b"GET /objects/reports/a%20b\n+grant");
+    // A link: the grant in the URL is read, decided, and not passed on (the harness checks).
+    let parsed = request::parse(b"GET /objects/reports/q3.csv?x=1\n+urlgrant").unwrap();
+    assert!(parsed.url_grant);
+    request::check(b"GET /objects/reports/q3.csv?x=1\n+urlgrant");
+    request::check(b"HEAD /objects/reports/a%20b\n+urlgrant");
+    let claims = s3_gatekeeper::grant::Claims {
+        exp: format_time(NOW + 200).unwrap(),
+        ..fixtures::claims("get", "reports/q3.csv")
+    };
+    let token = fixtures::vendor_key().mint(&claims).unwrap();
+    let link = http::Request::get(format!("/objects/reports/q3.csv?grant={token}"))
+        .body(())
+        .unwrap();
+    let signed = fixtures::gatekeeper()
+        .decide(&link, &parsed.caller, fixtures::now())
+        .outcome
+        .expect("the harness's fixtures take links");
+    assert!(!signed.uri().to_string().contains("grant"));
     settings::check(b"");
 }
 

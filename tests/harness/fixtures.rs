@@ -89,6 +89,8 @@ pub fn base_settings() -> Vec<(&'static str, String)> {
                 .to_owned(),
         ),
         ("ALLOWED_ORIGINS", "https://app.example.com".to_owned()),
+        // Links on, so that grants in the URL are read and decided too.
+        ("GRANT_IN_QUERY", "on".to_owned()),
         ("AUDIT_SEAL_KEY", seal_key().to_paserk()),
         ("AUDIT_SEAL_GRACE_SECONDS", "900".to_owned()),
         ("AUDIT_RETENTION_DAYS", "180".to_owned()),

@@ -7,6 +7,7 @@
 //! Range: bytes=0-9                 headers, any bytes after ": "
 //! +grant                           a grant for what the request asks, by the vendor key
 //! +grant2                          and one by the approver key
+//! +urlgrant                        a grant by the vendor key in the URL (`?grant=`), as a link
 //! +ip 203.0.113.9                  the caller's IP (default 203.0.113.9)
 //! +country NL                      the caller's country (default NL)
 //! ```
@@ -15,7 +16,7 @@ use std::net::IpAddr;
 
 use http::{HeaderName, HeaderValue, Method, Request, Uri, header};
 use s3_gatekeeper::acl::Caller;
-use s3_gatekeeper::grant::Scope;
+use s3_gatekeeper::grant::{Claims, Scope, format_time};
 use s3_gatekeeper::request::{self, Intent};
 use s3_gatekeeper::{Operation, s3};
 
@@ -27,6 +28,7 @@ pub struct Parsed {
     pub caller: Caller,
     pub grant: bool,
     pub grant2: bool,
+    pub url_grant: bool,
 }
 
 /// Reads the text form; `None` when the first line is no method and URI `http` accepts.
@@ -43,7 +45,7 @@ pub fn parse(text: &[u8]) -> Option<Parsed> {
         ip: Some("203.0.113.9".parse().unwrap()),
         country: Some("NL".parse().unwrap()),
     };
-    let (mut grant, mut grant2) = (false, false);
+    let (mut grant, mut grant2, mut url_grant) = (false, false, false);
     for line in lines {
         if let Some(directive) = line.strip_prefix(b"+") {
             let directive = String::from_utf8_lossy(directive);
@@ -51,6 +53,7 @@ pub fn parse(text: &[u8]) -> Option<Parsed> {
             match name {
                 "grant" => grant = true,
                 "grant2" => grant2 = true,
+                "urlgrant" => url_grant = true,
                 "ip" => caller.ip = value.parse::<IpAddr>().ok(),
                 "country" => caller.country = value.parse().ok(),
                 _ => {}
@@ -74,6 +77,7 @@ pub fn parse(text: &[u8]) -> Option<Parsed> {
         caller,
         grant,
         grant2,
+        url_grant,
     })
 }
 
@@ -148,6 +152,25 @@ pub fn check(text: &[u8]) {
             .request
             .headers_mut()
             .append(header::AUTHORIZATION, value);
+    }
+    if let Ok(intent) = &intent
+        && parsed.url_grant
+    {
+        let (op, key) = match &intent.target {
+            Scope::Key(key) => (intent.operation, key.as_str()),
+            Scope::Prefix(prefix) => (Operation::List, prefix.as_str()),
+        };
+        // Within a link's shorter lifetime (5 minutes by default).
+        let claims = Claims {
+            exp: format_time(fixtures::NOW + 200).unwrap(),
+            ..fixtures::claims(op.as_str(), key)
+        };
+        let token = vendor_key().mint(&claims).unwrap();
+        let uri = parsed.request.uri().to_string();
+        let joined = if uri.contains('?') { '&' } else { '?' };
+        if let Ok(uri) = Uri::try_from(format!("{uri}{joined}grant={token}")) {
+            *parsed.request.uri_mut() = uri;
+        }
     }
     check_decision(&parsed);
 }
@@ -250,6 +273,14 @@ fn check_decision(parsed: &Parsed) {
             );
             assert_eq!(signed.method(), Method::GET);
         }
+    }
+    // A grant, in the URL or a header, never reaches S3.
+    assert!(!uri.contains("v4.public"), "a grant reached S3: {uri}");
+    for (name, value) in signed.headers() {
+        assert!(
+            !value.as_bytes().windows(9).any(|w| w == b"v4.public"),
+            "a grant reached S3 in {name}"
+        );
     }
     let auth = signed
         .headers()
