@@ -23,6 +23,13 @@ pub(crate) struct Args {
     /// Check at this Unix time instead of now.
     #[arg(long, value_name = "SECONDS")]
     at: Option<u64>,
+    /// Check it as a link (a grant in the URL, `?grant=`), with a link's shorter maximum
+    /// lifetime: GRANT_IN_QUERY_MAX_LIFETIME_SECONDS, 300 unless given.
+    #[arg(long)]
+    link: bool,
+    /// With --link: the gatekeeper's GRANT_IN_QUERY_MAX_LIFETIME_SECONDS.
+    #[arg(long, value_name = "SECONDS", requires = "link")]
+    link_max_lifetime: Option<u32>,
 }
 
 pub(crate) fn run(args: &Args) -> Result<(), String> {
@@ -70,11 +77,21 @@ pub(crate) fn run(args: &Args) -> Result<(), String> {
         "S3_BUCKET" => Some("inspect".into()),
         "AWS_ACCESS_KEY_ID" | "AWS_SECRET_ACCESS_KEY" => Some("unused".into()),
         "AUDIT_SEAL_KEY" => Some(seal_key.clone()),
+        "GRANT_IN_QUERY" if args.link => Some("on".into()),
+        "GRANT_IN_QUERY_MAX_LIFETIME_SECONDS" => args.link_max_lifetime.map(|s| s.to_string()),
         _ => None,
     })
-    .map_err(|e| format!("--keys or --aud: {e}"))?;
+    .map_err(|e| format!("--keys, --aud or --link-max-lifetime: {e}"))?;
+    // A link is checked as the gatekeeper checks one: the same rules, a shorter lifetime.
+    let policy = match config.url_grant_lifetime {
+        Some(max_lifetime) => s3_gatekeeper::grant::Policy {
+            max_lifetime,
+            ..config.policy
+        },
+        None => config.policy,
+    };
     let verifier =
-        s3_gatekeeper::grant::Verifier::new(config.id, config.keys, config.policy, config.quorums);
+        s3_gatekeeper::grant::Verifier::new(config.id, config.keys, policy, config.quorums);
     let now = match args.at {
         Some(at) => at,
         None => u64::try_from(unix_now()?).map_err(|_| "the clock is before 1970".to_owned())?,

@@ -298,3 +298,47 @@ fn audit_verify_refuses_what_it_cannot_check() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stdout(&out).starts_with("TAMPERED: seal 1: it is signed by k4.pid."));
 }
+
+#[test]
+fn a_grant_inspected_as_a_link_gets_the_links_shorter_lifetime() {
+    let dir = scratch("inspect-link");
+    let (key, entry) = keygen(&dir);
+    let keys = format!("[{entry}]");
+    let mint = |ttl: &str| {
+        let minted = gatekeeper(&[
+            "grant",
+            "--key",
+            key.to_str().unwrap(),
+            "--aud",
+            "acme",
+            "--op",
+            "get",
+            "--object",
+            "q3.csv",
+            "--sub",
+            "u-1",
+            "--ttl",
+            ttl,
+        ]);
+        assert!(minted.status.success(), "{minted:?}");
+        stdout(&minted).trim().to_owned()
+    };
+    let inspect = |token: &str, extra: &[&str]| {
+        let base = ["inspect", token, "--aud", "acme", "--keys", &keys];
+        gatekeeper(&[&base[..], extra].concat())
+    };
+    // Ten minutes: fine in a header, too long for a link (5 minutes by default).
+    let long = mint("600");
+    assert!(inspect(&long, &[]).status.success());
+    let as_link = inspect(&long, &["--link"]);
+    assert!(!as_link.status.success());
+    assert!(
+        stdout(&as_link).contains("refused, grant_lifetime_too_long"),
+        "{}",
+        stdout(&as_link)
+    );
+    // Two minutes: a link.
+    let short = mint("120");
+    let ok = inspect(&short, &["--link"]);
+    assert!(ok.status.success(), "{}", stdout(&ok));
+}
