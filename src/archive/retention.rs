@@ -69,13 +69,7 @@ pub fn step(latest: Option<&Seal>, now_ms: i64, over_budget: bool) -> Vec<Statem
     if through > 0 {
         // As without an archive: a manifest goes once retention has reached all its rows. A seal
         // whose rows the size budget deleted early keeps its manifest in D1 (and in the archive).
-        statements.push(Statement {
-            sql: "UPDATE audit_seals SET manifest = NULL \
-                  WHERE manifest IS NOT NULL AND signature IS NOT NULL AND last_id <= ?1 \
-                  AND NOT EXISTS (SELECT 1 FROM audit_log WHERE audit_log.id <= audit_seals.last_id)"
-                .to_owned(),
-            params: vec![SqlValue::Integer(through)],
-        });
+        statements.push(crate::seal::empty_manifests(through));
     }
     statements.push(replay::purge(now_ms));
     statements

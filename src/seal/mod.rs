@@ -30,7 +30,7 @@ pub use manifest::{Entry, InvalidManifest, Manifest};
 pub use record::{MalformedSeal, Proof, SEAL_TEXT_VERSION, Seal, SealProblem};
 pub use row::{Row, Value};
 pub use sealer::{MAX_ROWS_PER_PURGE, MAX_ROWS_PER_SEAL, Policy, SealError, Sealer, Sealing};
-pub(crate) use sealer::{PAGE, rows_page};
+pub(crate) use sealer::{PAGE, empty_manifests, rows_page};
 pub use verify::{Finding, Latest, Note, Report, verify, verify_with_retention};
 
 /// The condition, on `audit_log`, that a row is not sealed yet. A statement that completes a row

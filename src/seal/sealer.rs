@@ -286,14 +286,7 @@ impl Sealer {
                     SqlValue::Integer(MAX_ROWS_PER_PURGE),
                 ],
             });
-            // A manifest is kept while any of its rows is, so a verifier can still check them.
-            statements.push(Statement {
-                sql: "UPDATE audit_seals SET manifest = NULL \
-                      WHERE manifest IS NOT NULL AND signature IS NOT NULL AND last_id <= ?1 \
-                      AND NOT EXISTS (SELECT 1 FROM audit_log WHERE audit_log.id <= audit_seals.last_id)"
-                    .to_owned(),
-                params: vec![SqlValue::Integer(through)],
-            });
+            statements.push(empty_manifests(through));
         }
         statements.push(replay::purge(now_ms));
         statements
@@ -310,6 +303,18 @@ pub struct Sealing<'a> {
     manifest: Manifest,
     read_through: i64,
     done: bool,
+}
+
+/// Empties the manifest of every finished seal up to row `through` none of whose rows is left:
+/// a manifest is kept while any of its rows is, so a verifier can still check them.
+pub(crate) fn empty_manifests(through: i64) -> Statement {
+    Statement {
+        sql: "UPDATE audit_seals SET manifest = NULL \
+              WHERE manifest IS NOT NULL AND signature IS NOT NULL AND last_id <= ?1 \
+              AND NOT EXISTS (SELECT 1 FROM audit_log WHERE audit_log.id <= audit_seals.last_id)"
+            .to_owned(),
+        params: vec![SqlValue::Integer(through)],
+    }
 }
 
 /// The next [`PAGE`] rows of `audit_log` after `read_through`, up to `last_id`, in id order: how
