@@ -5,7 +5,6 @@
 mod support;
 
 use http::{Method, StatusCode};
-use s3_gatekeeper::Config;
 use s3_gatekeeper::health::{
     ARCHIVE_LATE_AFTER_MS, Archiving, CRON_PERIOD_MS, Health, Inputs, Limits, SEAL_LATE_AFTER_MS,
     SealCheck, SizeCheck, is_probe,
@@ -188,34 +187,13 @@ fn only_get_and_head_of_the_exact_path_are_probes() {
     assert!(!is_probe(&Method::GET, "/HEALTH"));
 }
 
-fn load(extra: &[(&str, &str)]) -> Result<Config, s3_gatekeeper::config::ConfigError> {
-    let keys = format!(r#"[{{"public":"{}"}}]"#, support::vendor_key().public_key());
-    let seal = support::seal_key().to_paserk();
-    Config::from_settings(|name| {
-        if let Some((_, v)) = extra.iter().find(|(k, _)| *k == name) {
-            return Some((*v).to_owned());
-        }
-        let value = match name {
-            "GATEKEEPER_ID" => "acme",
-            "S3_REGION" => "eu-west-1",
-            "S3_BUCKET" => "acme-reports",
-            "AWS_ACCESS_KEY_ID" => "AKID",
-            "AWS_SECRET_ACCESS_KEY" => "secret",
-            "VENDOR_KEYS" => return Some(keys.clone()),
-            "AUDIT_SEAL_KEY" => return Some(seal.clone()),
-            _ => return None,
-        };
-        Some(value.to_owned())
-    })
-}
-
 #[test]
 fn the_budget_and_archiving_settings_are_read() {
-    let default = load(&[]).unwrap();
+    let default = support::try_config(&[]).unwrap();
     assert_eq!(default.health.size_budget_bytes, 8_000_000_000);
     assert!(!default.health.archiving);
 
-    let set = load(&[
+    let set = support::try_config(&[
         ("AUDIT_SIZE_BUDGET_MB", "450"),
         ("AUDIT_ARCHIVE_BUCKET", "acme-audit-archive"),
     ])
@@ -224,7 +202,7 @@ fn the_budget_and_archiving_settings_are_read() {
     assert!(set.health.archiving);
 
     for bad in ["10001", "-1", "8 GB", "1.5"] {
-        let err = load(&[("AUDIT_SIZE_BUDGET_MB", bad)]).unwrap_err();
+        let err = support::try_config(&[("AUDIT_SIZE_BUDGET_MB", bad)]).unwrap_err();
         assert_eq!(err.setting(), "AUDIT_SIZE_BUDGET_MB", "{bad}");
         assert!(
             err.to_string().starts_with("AUDIT_SIZE_BUDGET_MB: "),

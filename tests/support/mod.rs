@@ -5,6 +5,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use s3_gatekeeper::config::ConfigError;
 use s3_gatekeeper::grant::{Claims, SigningKey, format_time};
 use s3_gatekeeper::{Config, Gatekeeper};
 
@@ -24,6 +25,11 @@ pub fn at(unix: i64) -> SystemTime {
 
 /// Settings for a gatekeeper that trusts `vendor_key()`, overridden by `extra`.
 pub fn config(extra: &[(&str, &str)]) -> Config {
+    try_config(extra).unwrap()
+}
+
+/// [`config`], or the error the settings make.
+pub fn try_config(extra: &[(&str, &str)]) -> Result<Config, ConfigError> {
     let key = vendor_key();
     let keys = format!(r#"[{{"public":"{}"}}]"#, key.public_key());
     let seal_key = seal_key().to_paserk();
@@ -43,7 +49,6 @@ pub fn config(extra: &[(&str, &str)]) -> Config {
             .or_else(|| (name == "VENDOR_KEYS").then(|| keys.clone()))
             .or_else(|| (name == "AUDIT_SEAL_KEY").then(|| seal_key.clone()))
     })
-    .unwrap()
 }
 
 pub fn gatekeeper(extra: &[(&str, &str)]) -> Gatekeeper {
