@@ -269,7 +269,13 @@ fn check(seals: &[Row], log: &[Row], keys: &[PublicKey], retention_days: Option<
         } else {
             Vec::new()
         };
-        match &proof.manifest {
+        // A seal of no rows signs the empty manifest: whether it is stored as '' or not at all,
+        // it lists the same nothing, and rows found in its range are inserted either way.
+        let empty = Manifest::default();
+        let manifest = proof.manifest.as_ref().or_else(|| {
+            (proof.row_count == 0 && empty.digest() == proof.manifest_digest).then_some(&empty)
+        });
+        match manifest {
             Some(manifest) => check_rows(seal, proof, manifest, &rows, purged_through, &mut report),
             None if seal.last_id <= purged_through => {
                 report.purged += u64::try_from(proof.row_count).unwrap_or(0);
