@@ -36,6 +36,7 @@ const { values: opts, positionals } = parseArgs({
     top: { type: 'string', default: '30' },
     // The isolate --v8 profiles: Miniflare names the user's worker `core:user:`.
     isolate: { type: 'string', default: 'core:user:' },
+    save: { type: 'string' },
   },
 });
 const SECONDS = Number(opts.seconds);
@@ -95,6 +96,7 @@ async function v8Profile(inspectorPort, during) {
   const result = await during();
   const { result: { profile } } = await send('Profiler.stop');
   ws.close();
+  if (opts.save) (await import('node:fs')).writeFileSync(`${opts.save}.${inspectorPort}.cpuprofile`, JSON.stringify(profile));
   const self = new Map();
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const counts = new Map();

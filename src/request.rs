@@ -375,6 +375,29 @@ pub fn grants<B>(request: &Request<B>) -> impl Iterator<Item = &str> {
         .filter(|t| !t.is_empty())
 }
 
+/// The path and query of an absolute URL as WHATWG URL serialises it (the runtime's
+/// `request.url`): everything from the first `/` after the host, without a fragment; `None` for
+/// anything else.
+///
+/// The runtime has already parsed and normalised a request's URL, so the Worker takes the part
+/// it needs instead of parsing it again: in that serialisation the first `/` after `scheme://`
+/// begins the path, and a `#` within the path or the query is percent-encoded.
+///
+/// ```
+/// use s3_gatekeeper::request::path_and_query;
+///
+/// assert_eq!(path_and_query("https://gk.example/objects/a%20b?x=1"), Some("/objects/a%20b?x=1"));
+/// assert_eq!(path_and_query("http://127.0.0.1:8787/"), Some("/"));
+/// assert_eq!(path_and_query("not a url"), None);
+/// ```
+#[must_use]
+pub fn path_and_query(url: &str) -> Option<&str> {
+    let host = url.find("://")? + 3;
+    let path = host + url[host..].find('/')?;
+    let end = url[path..].find('#').map_or(url.len(), |i| path + i);
+    url.get(path..end)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,24 +7,33 @@
 //! one statement, its own, which also completes the reads before it.
 //!
 //! Only plain data crosses from one request to another. Each statement is made, and awaited, by
-//! the request whose own row it writes, in its own context: workerd forbids one request to use
-//! another's I/O objects, and a request that waited on a statement another request made (the
-//! usual group commit) was seen to fail under sustained load with "Cannot perform I/O on behalf
-//! of a different request" (docs/benchmarks.md). An outcome that no statement takes within
-//! [`LINGER`] is written by its own request, which is still alive in its `waitUntil`.
+//! the request that sends it, in its own context: workerd forbids one request to use another's
+//! I/O objects, and a request that waited on a statement another request made (the usual group
+//! commit) was seen to fail under sustained load with "Cannot perform I/O on behalf of a
+//! different request" (docs/benchmarks.md).
+//!
+//! Outcomes that no statement takes are written by the isolate's *flusher*: the request whose
+//! read ended while none ran stays alive in its `waitUntil`, and every [`LINGER`] writes what is
+//! still waiting, until nothing waits and nothing rides a statement in flight. Every other read
+//! queues its outcome and is done: one timer per isolate instead of one per read.
 
 use std::cell::RefCell;
 use std::time::Duration;
 
-use worker::{Delay, Env};
+use worker::{Date, Delay, Env};
 
 use super::audit::{Inserted, prepare, trace};
 use crate::Error;
 use crate::audit::{Batch, Entry, MAX_ENTRIES};
 
-/// How long an outcome waits to ride another request's statement before it is written alone:
-/// long enough to meet the next request under any steady traffic.
+/// How long an outcome waits to ride another request's statement before the flusher writes it
+/// alone: long enough to meet the next request under any steady traffic.
 const LINGER: Duration = Duration::from_millis(100);
+
+/// A flusher that has not looked at the queue for five [`LINGER`]s is taken for gone (its request was
+/// cancelled, or outlived), and the next read that ends becomes the flusher instead. Two
+/// flushers at once do no harm: an outcome is taken by one statement at a time.
+const FLUSHER_STALE_MS: u64 = 500;
 
 thread_local! {
     /// Outcomes waiting for a statement, each with its ticket and whether it rode one that failed.
@@ -37,6 +46,8 @@ struct Queue {
     waiting: Vec<Waiting>,
     /// Tickets of outcomes taken by a statement still in flight.
     riding: Vec<u64>,
+    /// When the flusher last looked at the queue, in ms since the epoch; `None` if none runs.
+    flusher_beat: Option<u64>,
 }
 
 /// Where an outcome stands.
@@ -120,11 +131,14 @@ pub(super) async fn record(env: &Env, entry: Entry) -> Result<i64, Error> {
         .ok_or_else(Error::audit_unavailable)
 }
 
-/// Writes an outcome (an [`Entry::Outcome`]): it waits up to [`LINGER`] for another request's
-/// statement to take it, then writes itself, with any other outcomes still waiting. Nobody
-/// waits on it; a failure is logged and leaves the row pending.
+/// Writes an outcome (an [`Entry::Outcome`]). Nobody waits on it; a failure is logged and leaves
+/// the row pending.
+///
+/// A read's outcome (`linger`) is queued for the next request's statement; if no flusher runs,
+/// this request becomes the flusher. Any other outcome is written now, with the outcomes waiting.
 pub(super) async fn outcome(env: &Env, entry: Entry, linger: bool) {
-    let ticket = OUTCOMES.with(|q| {
+    let now = Date::now().as_millis();
+    let (ticket, flush) = OUTCOMES.with(|q| {
         let mut q = q.borrow_mut();
         q.next_ticket += 1;
         let ticket = q.next_ticket;
@@ -133,40 +147,81 @@ pub(super) async fn outcome(env: &Env, entry: Entry, linger: bool) {
             entry,
             retried: false,
         });
-        ticket
+        let alive = q
+            .flusher_beat
+            .is_some_and(|beat| now.saturating_sub(beat) < FLUSHER_STALE_MS);
+        let flush = linger && !alive;
+        if flush {
+            q.flusher_beat = Some(now);
+        }
+        (ticket, flush)
     });
-    // Until it is written (or given up): ride another request's statement if one comes within
-    // LINGER, else write it here; if a statement carrying it fails, it waits again.
-    if linger {
-        Delay::from(LINGER).await;
+    if flush {
+        flusher(env).await;
+    } else if !linger {
+        until_written(env, ticket).await;
     }
+}
+
+/// The isolate's flusher: every [`LINGER`], writes the outcomes still waiting, until none waits
+/// and none rides a statement in flight (one that fails puts its outcomes back), or for at most
+/// [`ROUNDS`] rounds, after which the next read that ends takes over.
+async fn flusher(env: &Env) {
+    for _ in 0..ROUNDS {
+        Delay::from(LINGER).await;
+        let now = Date::now().as_millis();
+        let riders = OUTCOMES.with(|q| {
+            let mut q = q.borrow_mut();
+            q.flusher_beat = Some(now);
+            q.take(MAX_ENTRIES)
+        });
+        if riders.is_empty() {
+            let idle = OUTCOMES.with(|q| q.borrow().riding.is_empty());
+            if idle {
+                break;
+            }
+            continue;
+        }
+        write_alone(env, riders).await;
+    }
+    OUTCOMES.with(|q| q.borrow_mut().flusher_beat = None);
+}
+
+/// Waits until the outcome `ticket` is written (or given up), writing it, with the other
+/// outcomes waiting, whenever no statement carries it.
+async fn until_written(env: &Env, ticket: u64) {
     for _ in 0..ROUNDS {
         match OUTCOMES.with(|q| q.borrow().state(ticket)) {
             State::Done => return,
             State::Riding => Delay::from(LINGER).await,
             State::Waiting => {
                 let riders = OUTCOMES.with(|q| q.borrow_mut().take(MAX_ENTRIES));
-                let mut batch = Batch::default();
-                for rider in &riders {
-                    batch.push(rider.entry.clone());
-                }
-                let written = write(env, &batch).await.is_ok();
-                OUTCOMES.with(|q| {
-                    let mut q = q.borrow_mut();
-                    if written {
-                        q.written(&riders);
-                    } else {
-                        q.put_back(riders, true);
-                    }
-                });
+                write_alone(env, riders).await;
             }
         }
     }
     worker::console_error!("an audit outcome could not be written; its row stays pending");
 }
 
-/// How many times an outcome looks at where it stands before giving up: with [`LINGER`] between
-/// looks while another statement carries it, about ten seconds.
+/// Writes a statement of outcomes alone; if it fails, they wait again, each once more at most.
+async fn write_alone(env: &Env, riders: Vec<Waiting>) {
+    let mut batch = Batch::default();
+    for rider in &riders {
+        batch.push(rider.entry.clone());
+    }
+    let written = write(env, &batch).await.is_ok();
+    OUTCOMES.with(|q| {
+        let mut q = q.borrow_mut();
+        if written {
+            q.written(&riders);
+        } else {
+            q.put_back(riders, true);
+        }
+    });
+}
+
+/// How many times the flusher, or a write waiting for its outcome, looks at the queue before
+/// giving up: with [`LINGER`] between looks, about ten seconds.
 const ROUNDS: usize = 100;
 
 /// Runs a batch's statement and accounts for every row.

@@ -6,7 +6,7 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 use worker::js_sys::{Function, Reflect, global};
 use worker::wasm_bindgen::{JsCast, JsValue};
 use worker::web_sys::ReadableStream;
-use worker::{Headers, Method, Request, RequestInit, Response};
+use worker::{Headers, Request, Response};
 
 use crate::acl::Caller;
 use crate::audit::AuditRecord;
@@ -99,12 +99,10 @@ fn random_id() -> String {
 pub(super) fn to_http(request: &Request) -> Result<http::Request<()>, Error> {
     let method = http::Method::from_bytes(request.inner().method().as_bytes())
         .map_err(|_| Error::from(RequestError::MethodNotAllowed))?;
-    let url = request.url().map_err(|_| Error::internal())?;
-    let path_and_query = match url.query() {
-        Some(query) => format!("{}?{query}", url.path()),
-        None => url.path().to_owned(),
-    };
-    let mut builder = http::Request::builder().method(method).uri(path_and_query);
+    let url = request.inner().url();
+    let mut builder = http::Request::builder()
+        .method(method)
+        .uri(crate::request::path_and_query(&url).ok_or_else(Error::internal)?);
     if let Some(headers) = builder.headers_mut() {
         *headers = named(request.headers(), &REQUEST_HEADERS);
     }
@@ -148,25 +146,36 @@ fn fixed_length(length: u64) -> Result<worker::worker_sys::FixedLengthStream, Er
 
 /// Sends the signed request to S3, with `body` for an upload, and waits at most `timeout` for
 /// the reply's headers. The body is then streamed with no deadline.
+///
+/// The runtime's `fetch(url, init)` builds the one request it sends: building a `Request` first
+/// and fetching it with an init that adds the abort signal would make the runtime copy it.
 pub(super) async fn send(
     upstream: http::Request<()>,
     body: Option<JsValue>,
     timeout: std::time::Duration,
 ) -> Result<Response, Error> {
     use futures_util::future::{Either, select};
+    use worker::wasm_bindgen_futures::JsFuture;
+    use worker::web_sys::{self, RequestRedirect, WorkerGlobalScope};
 
-    let mut init = RequestInit::new();
-    init.with_method(Method::from(upstream.method().to_string()))
-        .with_headers(headers(upstream.headers()))
-        .with_body(body);
-    let request = Request::new_with_init(&upstream.uri().to_string(), &init)
-        .map_err(|_| Error::internal())?;
     let controller = worker::AbortController::default();
-    let fetch = worker::Fetch::Request(request);
+    let init = web_sys::RequestInit::new();
+    init.set_method(upstream.method().as_str());
+    init.set_headers(&headers(upstream.headers()).0);
+    init.set_redirect(RequestRedirect::Follow);
+    if let Some(body) = &body {
+        init.set_body(body);
+    }
     let signal = controller.signal();
-    let reply = std::pin::pin!(fetch.send_with_signal(&signal));
+    init.set_signal(Some(&signal));
+    let scope: WorkerGlobalScope = global().unchecked_into();
+    let reply = JsFuture::from(scope.fetch_with_str_and_init(&upstream.uri().to_string(), &init));
     match select(reply, worker::Delay::from(timeout)).await {
-        Either::Left((reply, _)) => reply.map_err(|_| Error::from(UpstreamError::unreachable())),
+        Either::Left((Ok(reply), _)) => reply
+            .dyn_into::<web_sys::Response>()
+            .map(Response::from)
+            .map_err(|_| Error::internal()),
+        Either::Left((Err(_), _)) => Err(UpstreamError::unreachable().into()),
         Either::Right(_) => {
             controller.abort();
             Err(UpstreamError::timeout().into())
