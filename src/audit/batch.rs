@@ -77,6 +77,19 @@ const OUTCOME_COLUMNS: [&str; 8] = [
     "body_relayed",
 ];
 
+/// The columns of [`RECORD_COLUMNS`] an outcome's entry carries: those it sets, and those that
+/// `NOT NULL` requires of any insert.
+const OUTCOME_ROW_COLUMNS: [&str; 8] = [
+    "time_ms",
+    "request_id",
+    "bucket",
+    "decision",
+    "status",
+    "s3_status",
+    "bytes_out",
+    "duration_ms",
+];
+
 /// One row's part in a batch.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Entry {
@@ -259,33 +272,58 @@ fn sql() -> String {
 /// An entry as one JSON object of the batch array, written straight into `out`: a read writes
 /// one statement of about two entries, and building a map of every column first cost more than
 /// writing the text.
+///
+/// A new row carries every column. An outcome carries only what it sets, and the columns that
+/// `NOT NULL` requires of any insert (`SQLite` checks them before it finds the conflict that
+/// turns the insert into the update): the rest, often the longest text (key, user agent, grant
+/// ids), would be sent to D1 only to be ignored.
 fn write_row(out: &mut Vec<u8>, entry: &Entry) {
-    let (id, record, body_relayed) = match entry {
-        Entry::Record(record) => (None, record, None),
+    match entry {
+        Entry::Record(record) => {
+            out.extend_from_slice(b"{\"id\":null");
+            for (column, value) in RECORD_COLUMNS.iter().zip(record.params()) {
+                write_key(out, column);
+                write_value(out, value);
+            }
+            write_timings(out, record, None);
+        }
         Entry::Outcome {
             id,
             record,
             body_relayed,
-        } => (Some(*id), record, *body_relayed),
-    };
-    out.extend_from_slice(b"{\"id\":");
-    write_integer(out, id);
-    for (column, value) in RECORD_COLUMNS.iter().zip(record.params()) {
-        write_key(out, column);
-        match value {
-            SqlValue::Null => out.extend_from_slice(b"null"),
-            SqlValue::Integer(n) => write_integer(out, Some(n)),
-            // Writing into a Vec cannot fail, and a str always serialises.
-            SqlValue::Text(s) => drop(serde_json::to_writer(&mut *out, &s)),
+        } => {
+            out.extend_from_slice(b"{\"id\":");
+            write_integer(out, Some(*id));
+            let params = record.params();
+            for (column, value) in RECORD_COLUMNS.iter().zip(params) {
+                if OUTCOME_ROW_COLUMNS.contains(column) {
+                    write_key(out, column);
+                    write_value(out, value);
+                }
+            }
+            write_timings(out, record, *body_relayed);
         }
     }
+    out.push(b'}');
+}
+
+fn write_value(out: &mut Vec<u8>, value: SqlValue) {
+    match value {
+        SqlValue::Null => out.extend_from_slice(b"null"),
+        SqlValue::Integer(n) => write_integer(out, Some(n)),
+        // Writing into a Vec cannot fail, and a str always serialises.
+        SqlValue::Text(s) => drop(serde_json::to_writer(&mut *out, &s)),
+    }
+}
+
+/// The columns a row has beyond [`RECORD_COLUMNS`]: the read's timings and how its relay ended.
+fn write_timings(out: &mut Vec<u8>, record: &AuditRecord, body_relayed: Option<bool>) {
     write_key(out, "s3_ms");
     write_integer(out, record.s3_ms);
     write_key(out, "d1_ms");
     write_integer(out, record.d1_ms);
     write_key(out, "body_relayed");
     write_integer(out, body_relayed.map(i64::from));
-    out.push(b'}');
 }
 
 /// `,"column":` (column names are plain ASCII words).
@@ -388,6 +426,71 @@ mod tests {
         );
         assert_eq!(object["status"], 0);
         assert_eq!(object["body_relayed"], Value::Null);
+    }
+
+    #[test]
+    fn an_outcome_carries_only_what_it_sets_and_what_not_null_requires() {
+        let mut done = record("allowed", 200);
+        done.user_agent = Some("a browser".into());
+        done.object_key = Some("reports/q3.pdf".into());
+        let row = row(&Entry::Outcome {
+            id: 7,
+            record: done,
+            body_relayed: Some(true),
+        });
+        let mut keys: Vec<&str> = row
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        keys.sort_unstable();
+        let mut expected: Vec<&str> = ["id", "s3_ms", "d1_ms", "body_relayed"]
+            .into_iter()
+            .chain(OUTCOME_ROW_COLUMNS)
+            .collect();
+        expected.sort_unstable();
+        assert_eq!(keys, expected);
+        // Everything the update sets is carried.
+        for column in OUTCOME_COLUMNS {
+            assert!(keys.contains(&column), "{column}");
+        }
+    }
+
+    #[test]
+    fn an_outcome_carries_every_column_the_schema_makes_not_null() {
+        let mut not_null = Vec::new();
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+        let mut files: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        for file in files {
+            let migration = std::fs::read_to_string(file).unwrap();
+            let migration = migration.as_str();
+            let table = migration
+                .find("CREATE TABLE audit_log")
+                .map(|start| &migration[start..start + migration[start..].find(");").unwrap()]);
+            let columns = table.into_iter().flat_map(|t| t.lines().skip(1)).chain(
+                migration
+                    .lines()
+                    .filter_map(|l| l.strip_prefix("ALTER TABLE audit_log ADD COLUMN ")),
+            );
+            for line in columns {
+                let line = line.split("--").next().unwrap();
+                if line.contains("NOT NULL") && !line.contains("PRIMARY KEY") {
+                    not_null.push(line.split_whitespace().next().unwrap().to_owned());
+                }
+            }
+        }
+        assert_eq!(
+            not_null,
+            ["time_ms", "request_id", "bucket", "decision", "status"]
+        );
+        for column in &not_null {
+            assert!(OUTCOME_ROW_COLUMNS.contains(&column.as_str()), "{column}");
+        }
     }
 
     #[test]
