@@ -122,10 +122,11 @@ impl<'a> Trail<'a> {
         self.pending = None;
         self.record.status = status;
         self.record.duration_ms = Some(self.elapsed_ms());
+        // The trail ends here: its record goes with the completion rather than as a copy.
         Some(ReadEnd {
             env: self.env.clone(),
             id,
-            record: self.record.clone(),
+            record: std::mem::take(&mut self.record),
         })
     }
 

@@ -66,13 +66,12 @@ thread_local! {
 struct Verified(Vec<Fingerprint>);
 
 impl Verified {
-    fn knows(&self, signed: &Signed<'_>) -> bool {
-        let print = Fingerprint::of(signed);
-        self.0.contains(&print)
+    fn knows(&self, print: &Fingerprint) -> bool {
+        self.0.contains(print)
     }
 
     fn remember(&mut self, signed: &Owned) {
-        let print = Fingerprint::of(&signed.signed());
+        let print = signed.print.clone();
         if self.0.contains(&print) {
             return;
         }
@@ -88,7 +87,7 @@ impl Verified {
 /// a caller how much of a guessed signature matches one the isolate holds. Compared as a digest,
 /// a guess that differs anywhere matches nothing, and how far it matched says nothing about the
 /// signature.
-#[derive(PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 struct Fingerprint([u8; 32]);
 
 impl Fingerprint {
@@ -102,20 +101,23 @@ impl Fingerprint {
     }
 }
 
-/// A signature the core asked about, owned.
+/// A signature the core asked about, owned, with its fingerprint (computed once: it is looked
+/// up, then remembered).
 #[derive(Debug, PartialEq, Eq)]
 struct Owned {
     key: [u8; 32],
     message: Vec<u8>,
     signature: [u8; 64],
+    print: Fingerprint,
 }
 
 impl Owned {
-    fn new(signed: &Signed<'_>) -> Self {
+    fn new(signed: &Signed<'_>, print: Fingerprint) -> Self {
         Self {
             key: *signed.key,
             message: signed.message.to_vec(),
             signature: *signed.signature,
+            print,
         }
     }
 
@@ -135,10 +137,11 @@ struct Wanted(RefCell<Vec<Owned>>);
 
 impl SignatureCheck for Wanted {
     fn verifies(&self, signed: &Signed<'_>) -> bool {
-        if VERIFIED.with(|v| v.borrow().knows(signed)) {
+        let print = Fingerprint::of(signed);
+        if VERIFIED.with(|v| v.borrow().knows(&print)) {
             return true;
         }
-        self.0.borrow_mut().push(Owned::new(signed));
+        self.0.borrow_mut().push(Owned::new(signed, print));
         false
     }
 }
@@ -150,7 +153,7 @@ struct Genuine(Vec<Owned>);
 impl SignatureCheck for Genuine {
     fn verifies(&self, signed: &Signed<'_>) -> bool {
         self.0.iter().any(|genuine| genuine.signed() == *signed)
-            || VERIFIED.with(|v| v.borrow().knows(signed))
+            || VERIFIED.with(|v| v.borrow().knows(&Fingerprint::of(signed)))
     }
 }
 
