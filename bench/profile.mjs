@@ -2,14 +2,15 @@
 // CPU goes"): the worker in Miniflare, as in bench/run's setup (a), in front of one garage serving
 // one 1 KiB object, loaded at a fixed concurrency while it is profiled.
 //
-//   node bench/profile.mjs [--seconds S] [--concurrency C] [--perf] [--v8] [--top N] TARGET...
+//   node bench/profile.mjs [--seconds S] [--concurrency C] [--perf] [--v8] [--top N] [--save FILE] TARGET...
 //
 // TARGET is `js` (bench/js-worker, bundled with esbuild) or NAME=DIR, a copy of a build's `build/`
 // folder. `--perf` samples the whole workerd process with Linux `perf` (native symbols: SQLite,
 // V8, the runtime; JIT-compiled JavaScript and wasm show as unknown addresses) and prints the
 // share of the samples by group; `--v8` runs V8's CPU profiler over the inspector on the worker's
 // isolate (JavaScript and wasm functions by name; the D1 database runs in another isolate and
-// is not in it) and prints the functions with the most self time.
+// is not in it) and prints the functions with the most self time; with `--save FILE` it also
+// writes each profile to FILE.<port>.cpuprofile (Chrome DevTools' format) for a closer look.
 
 import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
