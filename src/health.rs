@@ -9,7 +9,7 @@
 //! ```
 //! use s3_gatekeeper::health::{Archiving, Inputs, Limits, SealCheck, SizeCheck};
 //!
-//! let limits = Limits { size_budget_bytes: 8_000_000_000, archiving: false };
+//! let limits = Limits { budget: Default::default(), archiving: false };
 //! let now_ms = 1_800_000_000_000;
 //! let inputs = Inputs { now_ms, sealed_ms: Some(now_ms - 60_000), archived_ms: None, size_bytes: Some(1 << 20) };
 //! let health = limits.judge(&inputs);
@@ -21,6 +21,8 @@
 //! ```
 
 use http::{Method, StatusCode};
+
+use crate::budget::SizeBudget;
 
 /// The path a monitor asks.
 pub const PATH: &str = "/health";
@@ -44,28 +46,13 @@ pub const ARCHIVE_LATE_AFTER_MS: i64 = SEAL_LATE_AFTER_MS + CRON_PERIOD_MS;
 /// isolate in this time.
 pub const CACHE_MS: i64 = 15_000;
 
-/// `AUDIT_SIZE_BUDGET_MB` when unset: 80% of D1's 10 GB for one database (Workers Paid).
-pub const DEFAULT_SIZE_BUDGET_MB: u64 = 8000;
-
-/// One megabyte of `AUDIT_SIZE_BUDGET_MB`, in bytes (D1 states its limits in decimal units).
-pub const MB: u64 = 1_000_000;
-
-/// The settings the verdicts depend on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// The settings the verdicts depend on; by default, those of a gatekeeper without settings.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Limits {
-    /// `AUDIT_SIZE_BUDGET_MB`, in bytes.
-    pub size_budget_bytes: u64,
+    /// `AUDIT_SIZE_BUDGET_MB`.
+    pub budget: SizeBudget,
     /// Whether `AUDIT_ARCHIVE_BUCKET` is set, so the cron archives sealed periods.
     pub archiving: bool,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Self {
-            size_budget_bytes: DEFAULT_SIZE_BUDGET_MB * MB,
-            archiving: false,
-        }
-    }
 }
 
 /// What the adapter read, and when.
@@ -147,7 +134,7 @@ impl Limits {
         };
         let size = match inputs.size_bytes {
             None => SizeCheck::Unknown,
-            Some(size) if size >= self.size_budget_bytes => SizeCheck::OverBudget,
+            Some(size) if self.budget.reached_by(size) => SizeCheck::OverBudget,
             Some(_) => SizeCheck::Ok,
         };
         Health {

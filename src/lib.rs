@@ -14,6 +14,7 @@
 pub mod acl;
 pub mod archive;
 pub mod audit;
+pub mod budget;
 pub mod config;
 pub mod cors;
 mod digest;

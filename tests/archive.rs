@@ -125,11 +125,13 @@ fn objects_are_named_by_the_seals_cutoff_in_utc() {
 }
 
 #[test]
-fn the_size_budget_is_in_megabytes() {
+fn the_size_budget_is_in_megabytes_and_reached_at_its_size() {
     let storage = Storage::new(None, 1);
-    assert!(!storage.over_budget(1_000_000));
+    assert!(!storage.over_budget(999_999));
+    // At the budget: over it, for the cron as for `GET /health`.
+    assert!(storage.over_budget(1_000_000));
     assert!(storage.over_budget(1_000_001));
-    assert!(Storage::new(None, 0).over_budget(1));
+    assert!(Storage::new(None, 0).over_budget(0));
 }
 
 #[test]

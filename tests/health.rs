@@ -5,17 +5,19 @@
 mod support;
 
 use http::{Method, StatusCode};
+use s3_gatekeeper::budget::SizeBudget;
 use s3_gatekeeper::health::{
     ARCHIVE_LATE_AFTER_MS, Archiving, CRON_PERIOD_MS, Health, Inputs, Limits, SEAL_LATE_AFTER_MS,
     SealCheck, SizeCheck, is_probe,
 };
 
 const NOW: i64 = 1_800_000_000_000;
+const BUDGET_MB: u32 = 8_000;
 const BUDGET: u64 = 8_000_000_000;
 
 fn limits(archiving: bool) -> Limits {
     Limits {
-        size_budget_bytes: BUDGET,
+        budget: SizeBudget::from_mb(BUDGET_MB),
         archiving,
     }
 }
@@ -190,7 +192,7 @@ fn only_get_and_head_of_the_exact_path_are_probes() {
 #[test]
 fn the_budget_and_archiving_settings_are_read() {
     let default = support::try_config(&[]).unwrap();
-    assert_eq!(default.health.size_budget_bytes, 8_000_000_000);
+    assert_eq!(default.health.budget.bytes(), 8_000_000_000);
     assert!(!default.health.archiving);
 
     let set = support::try_config(&[
@@ -198,7 +200,7 @@ fn the_budget_and_archiving_settings_are_read() {
         ("AUDIT_ARCHIVE_BUCKET", "acme-audit-archive"),
     ])
     .unwrap();
-    assert_eq!(set.health.size_budget_bytes, 450_000_000);
+    assert_eq!(set.health.budget.bytes(), 450_000_000);
     assert!(set.health.archiving);
 
     for bad in ["10001", "-1", "8 GB", "1.5"] {

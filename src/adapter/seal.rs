@@ -335,7 +335,7 @@ async fn log_storage(
     let line = serde_json::json!({
         "event": "audit_storage",
         "size_bytes": size,
-        "size_budget_bytes": storage.size_budget_bytes,
+        "size_budget_bytes": storage.budget.bytes(),
         "over_budget": size.is_some_and(|bytes| storage.over_budget(bytes)),
         "rows": field("rows"),
         "first_id": field("first_id"),

@@ -8,37 +8,32 @@
 
 use crate::archive::{ARCHIVED_THROUGH, Archive};
 use crate::audit::{SqlValue, Statement};
+use crate::budget::SizeBudget;
 use crate::replay;
 use crate::seal::{MAX_ROWS_PER_PURGE, Seal};
-
-/// Bytes in a megabyte, as `AUDIT_SIZE_BUDGET_MB` counts them.
-const MB: u64 = 1_000_000;
 
 /// What the cron does about D1's size and the archive.
 #[derive(Clone, Debug)]
 pub struct Storage {
     /// Where sealed periods are archived; `None` when `AUDIT_ARCHIVE_BUCKET` is unset.
     pub archive: Option<Archive>,
-    /// `AUDIT_SIZE_BUDGET_MB`, in bytes.
-    pub size_budget_bytes: u64,
+    /// `AUDIT_SIZE_BUDGET_MB`.
+    pub budget: SizeBudget,
 }
 
 impl Storage {
-    /// The default `AUDIT_SIZE_BUDGET_MB`: D1 databases hold up to 10 GB; this leaves room for
-    /// the indexes and a run's growth.
-    pub const DEFAULT_BUDGET_MB: u32 = 8_000;
-
     /// Storage with `archive` and a budget of `budget_mb` megabytes (10^6 bytes).
     pub fn new(archive: Option<Archive>, budget_mb: u32) -> Self {
         Self {
             archive,
-            size_budget_bytes: u64::from(budget_mb) * MB,
+            budget: SizeBudget::from_mb(budget_mb),
         }
     }
 
-    /// Whether a database of `size_bytes` is over the budget.
+    /// Whether a database of `size_bytes` is over the budget: at or over it, as `GET /health`
+    /// counts it.
     pub fn over_budget(&self, size_bytes: u64) -> bool {
-        size_bytes > self.size_budget_bytes
+        self.budget.reached_by(size_bytes)
     }
 }
 

@@ -161,7 +161,7 @@ impl Config {
             seal_policy.retention_days = hot_days;
         }
         let health = health::Limits {
-            size_budget_bytes: u64::from(size_budget_mb) * health::MB,
+            budget: crate::budget::SizeBudget::from_mb(size_budget_mb),
             archiving: archive.is_some(),
         };
         Ok(Self {
@@ -239,7 +239,7 @@ fn storage(
     let size_budget_mb = values::small_number(
         get(budget),
         budget,
-        archive::Storage::DEFAULT_BUDGET_MB,
+        crate::budget::SizeBudget::DEFAULT_MB,
         0,
         10_000,
     )?;
