@@ -8,19 +8,16 @@
 // DIR is a copy of a build's `build/` folder (index.js and index_bg.wasm, as scripts/build leaves
 // them). `--browser` adds the headers a browser sends with a cross-origin fetch.
 
-import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs, promisify } from 'node:util';
+import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
 
 process.env.CLOUDFLARE_CF_FETCH_ENABLED = 'false';
 const { AwsClient } = await import('aws4fetch');
-const { Miniflare } = await import('miniflare');
 const { ROOT, LOCAL, keygen, mintGrant, startGarage, garageSettings, statements } = await import('../scripts/lib/stack.mjs');
-const run = promisify(execFile);
-const { load, cpuMs } = await import('./load.mjs');
+const { load, cpuMs, buildWorker, gatekeeperBindings, startWorker } = await import('./load.mjs');
 
 const { values: opts, positionals } = parseArgs({
   allowPositionals: true,
@@ -64,30 +61,12 @@ try {
       'cache-control': 'no-cache', pragma: 'no-cache',
     });
   }
+  const bindings = gatekeeperBindings({ garage, vendorKey: key, sealKeyFile: sealKey.file, garageSettings, LOCAL });
   for (const [i, build] of builds.entries()) {
-    const mf = new Miniflare({
-      modules: true,
-      scriptPath: join(build.dir, 'index.js'),
-      modulesRoot: build.dir,
-      modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'] }],
-      compatibilityDate: '2026-04-20',
-      d1Databases: ['AUDIT_DB'],
-      d1Persist: join(state, `d1-${i}`),
-      bindings: {
-        GATEKEEPER_ID: LOCAL.audience, S3_REGION: 'us-east-1', S3_BUCKET: LOCAL.bucket, S3_ADDRESSING: 'path',
-        VENDOR_KEYS: JSON.stringify([{ public: key.public }]), AUDIT_SEAL_KEY: readFileSync(sealKey.file, 'utf8').trim(),
-        ...garageSettings(garage),
-      },
-    });
+    const { mf, url, pid } = await startWorker(buildWorker(build.dir, bindings), { d1Persist: join(state, `d1-${i}`), root: ROOT, statements });
     stops.push(() => mf.dispose());
-    const db = await mf.getD1Database('AUDIT_DB');
-    for (const file of readdirSync(join(ROOT, 'migrations')).sort()) {
-      for (const sql of statements(readFileSync(join(ROOT, 'migrations', file), 'utf8').replace(/--.*$/gm, ''))) await db.prepare(sql).run();
-    }
-    const url = await mf.ready;
-    const { stdout } = await run('ss', ['-ltnpH', `sport = :${url.port}`]);
     build.url = new URL(`/objects/${OBJECT}`, url).href;
-    build.pid = Number(/pid=(\d+)/.exec(stdout)?.[1]);
+    build.pid = pid;
     const probe = await load(build.url, headers, { concurrency: C, seconds: 0.2 });
     if (probe.ok === 0) throw new Error(`${build.name} did not serve the object`);
   }

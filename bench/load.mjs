@@ -1,5 +1,5 @@
-// The load client and the CPU meter that bench/run.mjs, bench/compare.mjs and bench/profile.mjs
-// share.
+// The load client, the CPU meter and the worker harness that bench/run.mjs, bench/compare.mjs
+// and bench/profile.mjs share.
 
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -55,4 +55,43 @@ export function cpuMs(pid) {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) * TICK_MS; // fields 14 and 15 of stat(5)
+}
+
+// ---------------------------------------------------------------------------------------------
+// One worker in its own Miniflare (one workerd process), with a D1 database that has the
+// repository's migrations, as setup (a) of bench/run runs it.
+
+/** The bindings a build of the gatekeeper needs in front of `garage`, with `vendorKey` trusted. */
+export function gatekeeperBindings({ garage, vendorKey, sealKeyFile, garageSettings, LOCAL }) {
+  return {
+    GATEKEEPER_ID: LOCAL.audience, S3_REGION: 'us-east-1', S3_BUCKET: LOCAL.bucket, S3_ADDRESSING: 'path',
+    VENDOR_KEYS: JSON.stringify([{ public: vendorKey.public }]), AUDIT_SEAL_KEY: readFileSync(sealKeyFile, 'utf8').trim(),
+    ...garageSettings(garage),
+  };
+}
+
+/** Options for a build of the gatekeeper: DIR is a copy of a build's `build/` folder. */
+export function buildWorker(dir, bindings) {
+  return {
+    modules: true, scriptPath: `${dir}/index.js`, modulesRoot: dir,
+    modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'] }], bindings,
+  };
+}
+
+/**
+ * Starts `worker` (Miniflare's worker options) with the D1 binding `AUDIT_DB` persisted in
+ * `d1Persist` and migrated; returns the Miniflare, its URL and the pid of its workerd process.
+ */
+export async function startWorker(worker, { d1Persist, inspectorPort, root, statements }) {
+  const { Miniflare } = await import('miniflare');
+  const { readdirSync } = await import('node:fs');
+  const mf = new Miniflare({ ...worker, compatibilityDate: '2026-04-20', d1Databases: ['AUDIT_DB'], d1Persist, inspectorPort });
+  const db = await mf.getD1Database('AUDIT_DB');
+  for (const file of readdirSync(`${root}/migrations`).sort()) {
+    const sql = readFileSync(`${root}/migrations/${file}`, 'utf8').replace(/--.*$/gm, '');
+    for (const statement of statements(sql)) await db.prepare(statement).run();
+  }
+  const url = await mf.ready;
+  const { stdout } = await promisify(execFile)('ss', ['-ltnpH', `sport = :${url.port}`]);
+  return { mf, url, pid: Number(/pid=(\d+)/.exec(stdout)?.[1]) };
 }

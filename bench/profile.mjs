@@ -13,7 +13,7 @@
 // writes each profile to FILE.<port>.cpuprofile (Chrome DevTools' format) for a closer look.
 
 import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
@@ -21,11 +21,10 @@ import { randomBytes } from 'node:crypto';
 
 process.env.CLOUDFLARE_CF_FETCH_ENABLED = 'false';
 const { AwsClient } = await import('aws4fetch');
-const { Miniflare } = await import('miniflare');
 const { default: WebSocket } = await import('ws');
 const { ROOT, LOCAL, freePort, keygen, mintGrant, startGarage, garageSettings, statements } = await import('../scripts/lib/stack.mjs');
 const run = promisify(execFile);
-const { load, cpuMs } = await import('./load.mjs');
+const { load, cpuMs, buildWorker, gatekeeperBindings, startWorker } = await import('./load.mjs');
 
 const { values: opts, positionals } = parseArgs({
   allowPositionals: true,
@@ -148,18 +147,9 @@ try {
         bindings: { GATEKEEPER_ID: LOCAL.audience, S3_BUCKET: LOCAL.bucket, S3_REGION: garage.region, VENDOR_KEYS: JSON.stringify([{ id: key.id, public: key.public }]), ...garageSettings(garage) } };
     } else {
       const dir = target.slice(target.indexOf('=') + 1);
-      worker = { modules: true, scriptPath: join(dir, 'index.js'), modulesRoot: dir, modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'] }],
-        bindings: { GATEKEEPER_ID: LOCAL.audience, S3_REGION: 'us-east-1', S3_BUCKET: LOCAL.bucket, S3_ADDRESSING: 'path',
-          VENDOR_KEYS: JSON.stringify([{ public: key.public }]), AUDIT_SEAL_KEY: readFileSync(sealKey.file, 'utf8').trim(), ...garageSettings(garage) } };
+      worker = buildWorker(dir, gatekeeperBindings({ garage, vendorKey: key, sealKeyFile: sealKey.file, garageSettings, LOCAL }));
     }
-    const mf = new Miniflare({ ...worker, compatibilityDate: '2026-04-20', d1Databases: ['AUDIT_DB'], d1Persist: join(state, `d1-${i}`), inspectorPort });
-    const db = await mf.getD1Database('AUDIT_DB');
-    for (const file of readdirSync(join(ROOT, 'migrations')).sort()) {
-      for (const sql of statements(readFileSync(join(ROOT, 'migrations', file), 'utf8').replace(/--.*$/gm, ''))) await db.prepare(sql).run();
-    }
-    const url = await mf.ready;
-    const { stdout } = await run('ss', ['-ltnpH', `sport = :${url.port}`]);
-    const pid = Number(/pid=(\d+)/.exec(stdout)?.[1]);
+    const { mf, url, pid } = await startWorker(worker, { d1Persist: join(state, `d1-${i}`), inspectorPort, root: ROOT, statements });
     const objectUrl = new URL(`/objects/${OBJECT}`, url).href;
     await load(objectUrl, headers, { concurrency: C, seconds: 1 });
     const timed = async () => {
