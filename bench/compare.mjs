@@ -3,7 +3,7 @@
 // the first build is the baseline, and each other one is timed in pairs with it, back to back,
 // the order swapped every round. Prints each pair's ratio and the median of the ratios.
 //
-//   node bench/compare.mjs [--rounds N] [--seconds S] [--concurrency C] [--browser] NAME=DIR NAME=DIR...
+//   node bench/compare.mjs [--rounds N] [--seconds S] [--concurrency C] [--grants N] [--browser] NAME=DIR NAME=DIR...
 //
 // DIR is a copy of a build's `build/` folder (index.js and index_bg.wasm, as scripts/build leaves
 // them). `--browser` adds the headers a browser sends with a cross-origin fetch.
@@ -17,7 +17,7 @@ import { randomBytes } from 'node:crypto';
 process.env.CLOUDFLARE_CF_FETCH_ENABLED = 'false';
 const { AwsClient } = await import('aws4fetch');
 const { ROOT, LOCAL, keygen, mintGrant, startGarage, garageSettings, statements } = await import('../scripts/lib/stack.mjs');
-const { load, cpuMs, buildWorker, gatekeeperBindings, startWorker } = await import('./load.mjs');
+const { load, cpuMs, buildWorker, gatekeeperBindings, grantHeaders, startWorker } = await import('./load.mjs');
 
 const { values: opts, positionals } = parseArgs({
   allowPositionals: true,
@@ -25,6 +25,9 @@ const { values: opts, positionals } = parseArgs({
     rounds: { type: 'string', default: '10' },
     seconds: { type: 'string', default: '3' },
     concurrency: { type: 'string', default: '16' },
+    // Distinct grants taken in turn: 1 (a page reading with one grant) by default; more than an
+    // isolate remembers (64) makes every request's signature checked, as bench/run does.
+    grants: { type: 'string', default: '1' },
     browser: { type: 'boolean', default: false },
   },
 });
@@ -50,10 +53,10 @@ try {
   if (!put.ok) throw new Error(`PUT to garage: ${put.status}`);
   const key = await keygen(join(state, 'vendor.key'));
   const sealKey = await keygen(join(state, 'seal.key'));
-  const headers = { authorization: `Bearer ${await mintGrant(key.file, { object: OBJECT, ttl: 900 })}`, 'cf-connecting-ip': '198.51.100.7' };
+  const headers = await grantHeaders(mintGrant, key.file, OBJECT, Number(opts.grants));
   if (opts.browser) {
     // No Accept-Encoding: the load client counts the object's bytes as sent.
-    Object.assign(headers, {
+    for (const set of headers) Object.assign(set, {
       'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36',
       accept: '*/*', 'accept-language': 'en-GB,en;q=0.9,de;q=0.8', referer: 'https://vendor.example/reports/2026/q3',
       'sec-ch-ua': '"Chromium";v="131", "Not_A Brand";v="24"', 'sec-ch-ua-mobile': '?0', 'sec-ch-ua-platform': '"Linux"',

@@ -95,3 +95,16 @@ export async function startWorker(worker, { d1Persist, inspectorPort, root, stat
   const { stdout } = await promisify(execFile)('ss', ['-ltnpH', `sport = :${url.port}`]);
   return { mf, url, pid: Number(/pid=(\d+)/.exec(stdout)?.[1]) };
 }
+
+/**
+ * `n` header sets, each with its own grant for `object` (users `bench-0`, `bench-1`, …) and the
+ * caller's IP, for the load client to take in turn. Minted with `mintGrant`, a few at a time.
+ */
+export async function grantHeaders(mintGrant, keyFile, object, n) {
+  const grants = [];
+  for (let i = 0; i < n; i += 8) {
+    const subs = Array.from({ length: Math.min(8, n - i) }, (_, j) => `bench-${i + j}`);
+    grants.push(...(await Promise.all(subs.map((sub) => mintGrant(keyFile, { object, sub, ttl: 900 })))));
+  }
+  return grants.map((grant) => ({ authorization: `Bearer ${grant}`, 'cf-connecting-ip': '198.51.100.7' }));
+}

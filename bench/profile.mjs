@@ -2,7 +2,7 @@
 // CPU goes"): the worker in Miniflare, as in bench/run's setup (a), in front of one garage serving
 // one 1 KiB object, loaded at a fixed concurrency while it is profiled.
 //
-//   node bench/profile.mjs [--seconds S] [--concurrency C] [--perf] [--v8] [--top N] [--save FILE] TARGET...
+//   node bench/profile.mjs [--seconds S] [--concurrency C] [--grants N] [--perf] [--v8] [--top N] [--save FILE] TARGET...
 //
 // TARGET is `js` (bench/js-worker, bundled with esbuild) or NAME=DIR, a copy of a build's `build/`
 // folder. `--perf` samples the whole workerd process with Linux `perf` (native symbols: SQLite,
@@ -24,13 +24,16 @@ const { AwsClient } = await import('aws4fetch');
 const { default: WebSocket } = await import('ws');
 const { ROOT, LOCAL, freePort, keygen, mintGrant, startGarage, garageSettings, statements } = await import('../scripts/lib/stack.mjs');
 const run = promisify(execFile);
-const { load, cpuMs, buildWorker, gatekeeperBindings, startWorker } = await import('./load.mjs');
+const { load, cpuMs, buildWorker, gatekeeperBindings, grantHeaders, startWorker } = await import('./load.mjs');
 
 const { values: opts, positionals } = parseArgs({
   allowPositionals: true,
   options: {
     seconds: { type: 'string', default: '5' },
     concurrency: { type: 'string', default: '16' },
+    // Distinct grants taken in turn: 1 (a page reading with one grant) by default; more than an
+    // isolate remembers (64) makes every request's signature checked, as bench/run does.
+    grants: { type: 'string', default: '1' },
     perf: { type: 'boolean', default: false },
     v8: { type: 'boolean', default: false },
     top: { type: 'string', default: '30' },
@@ -131,7 +134,7 @@ try {
   if (!put.ok) throw new Error(`PUT to garage: ${put.status}`);
   const key = await keygen(join(state, 'vendor.key'));
   const sealKey = await keygen(join(state, 'seal.key'));
-  const headers = { authorization: `Bearer ${await mintGrant(key.file, { object: OBJECT, ttl: 900 })}`, 'cf-connecting-ip': '198.51.100.7' };
+  const headers = await grantHeaders(mintGrant, key.file, OBJECT, Number(opts.grants));
 
   for (const [i, target] of positionals.entries()) {
     const inspectorPort = opts.v8 ? await freePort() : undefined;

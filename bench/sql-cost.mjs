@@ -11,6 +11,10 @@
 // - `batch`: the gatekeeper's batch statement (src/audit/batch.rs) with the read's pending row
 //   and the outcome of the read before it, as JSON objects, `all()` for the ids;
 // - `batch-arrays`: the same rows as JSON arrays (`value ->> 0` …) instead of objects;
+// - `batch-slim`: as `batch`, with the outcome's entry carrying only what it sets and the
+//   columns NOT NULL requires (as the Worker writes it since 2026-11-29);
+// - `batch-pending`: as `batch`, with the read's pending row alone (what an outcome adds to a
+//   statement, by difference);
 // - `insert-returning`: a plain INSERT of the pending row (23 bound values) `RETURNING id`, and
 //   the outcome of the read before it as a plain UPDATE, both in one `batch()` (one transaction).
 
@@ -64,6 +68,8 @@ const row = (n, status) => ({
   sub: 'user-1', jti: null, signers: '[{"key_id":"k4.pid.AbCdEfGhIjKlMnOpQrStUvWxYz0123456789-_AbCdEf","sub":"user-1","jti":null}]', method: 'GET', spent: null,
 });
 const entry = (id, r) => ({ id, ...r, s3_ms: id === null ? null : 3, d1_ms: id === null ? null : 2, body_relayed: id === null ? null : 1 });
+const SLIM = ['id', 'time_ms', 'request_id', 'bucket', ...OUTCOME_COLUMNS];
+const slim = (e) => Object.fromEntries(SLIM.map((c) => [c, e[c]]));
 export default {
   async fetch(request, env) {
     try { return await write(request, env); } catch (err) { return new Response(String(err.stack), { status: 500 }); }
@@ -82,11 +88,15 @@ async function write(request, env) {
         continue;
       }
       let id;
-      if (shape === 'batch' || shape === 'batch-arrays') {
+      if (shape.startsWith('batch')) {
         const entries = [entry(null, fresh)];
-        if (previous !== null) entries.push(entry(previous, row(i, 200)));
-        const json = JSON.stringify(shape === 'batch' ? entries : entries.map((e) => COLUMNS.map((c) => e[c])));
-        const { results } = await env.DB.prepare(shape === 'batch' ? BATCH : BATCH_ARRAYS).bind(json).all();
+        if (previous !== null && shape !== 'batch-pending') {
+          const outcome = entry(previous, row(i, 200));
+          entries.push(shape === 'batch-slim' ? slim(outcome) : outcome);
+        }
+        const arrays = shape === 'batch-arrays';
+        const json = JSON.stringify(arrays ? entries.map((e) => COLUMNS.map((c) => e[c])) : entries);
+        const { results } = await env.DB.prepare(arrays ? BATCH_ARRAYS : BATCH).bind(json).all();
         id = Math.max(...results.map((r) => r.id));
       } else if (shape === 'insert-returning') {
         const insert = env.DB.prepare(INSERT).bind(...RECORD.map((c) => fresh[c]));
@@ -123,7 +133,7 @@ try {
   const url = await mf.ready;
   const { stdout } = await run('ss', ['-ltnpH', `sport = :${url.port}`]);
   const pid = Number(/pid=(\d+)/.exec(stdout)?.[1]);
-  const shapes = ['js', 'batch', 'batch-arrays', 'insert-returning'];
+  const shapes = ['js', 'batch', 'batch-arrays', 'batch-slim', 'batch-pending', 'insert-returning'];
   const write = async (shape, n) => {
     const res = await mf.dispatchFetch(`http://localhost/?shape=${shape}&n=${n}`);
     const text = await res.text();

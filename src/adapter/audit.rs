@@ -13,7 +13,7 @@ use std::cell::{Cell, OnceCell, RefCell};
 use std::future::Future;
 
 use worker::wasm_bindgen::JsValue;
-use worker::{D1Database, D1PreparedStatement, Date, Env, Response};
+use worker::{D1Database, D1PreparedStatement, Env, Response};
 
 use super::commit;
 use crate::Error;
@@ -92,14 +92,14 @@ impl<'a> Trail<'a> {
     ) -> Result<Response, Error> {
         self.record.decision = "allowed";
         self.record.status = PENDING_STATUS;
-        let started = Date::now().as_millis();
+        let started = super::now_ms();
         let insert = async {
             let inserted = commit::record(self.env, Entry::Record(self.record.clone())).await;
-            (inserted, Date::now().as_millis())
+            (inserted, super::now_ms())
         };
         let ask = async {
             let reply = ask.await;
-            (reply, Date::now().as_millis())
+            (reply, super::now_ms())
         };
         let ((inserted, d1_done), (reply, s3_done)) = futures_util::future::join(insert, ask).await;
         self.record.d1_ms = Some(d1_done.saturating_sub(started));
@@ -231,14 +231,12 @@ impl<'a> Trail<'a> {
                     worker::console_error!("audit write failed after the outcome was decided");
                 }
             }
-            Entry::Outcome { .. } => commit::outcome(self.env, entry, false).await,
+            Entry::Outcome { .. } => commit::outcome(self.env, entry).await,
         }
     }
 
     fn elapsed_ms(&self) -> u64 {
-        Date::now()
-            .as_millis()
-            .saturating_sub(self.record.time_ms.unsigned_abs())
+        super::now_ms().saturating_sub(self.record.time_ms.unsigned_abs())
     }
 }
 
@@ -251,14 +249,17 @@ pub(super) struct ReadEnd {
 
 impl ReadEnd {
     /// Completes the row, riding the next batch: `body_relayed` is whether a streamed body was
-    /// relayed to its end, `None` for a reply without one.
+    /// relayed to its end, `None` for a reply without one. The read that finds no flusher
+    /// running becomes the flusher.
     pub(super) async fn run(self, body_relayed: Option<bool>) {
         let entry = Entry::Outcome {
             id: self.id,
             record: self.record,
             body_relayed,
         };
-        commit::outcome(&self.env, entry, true).await;
+        if commit::queue_read(entry) {
+            commit::flusher(&self.env).await;
+        }
     }
 }
 

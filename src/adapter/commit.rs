@@ -20,7 +20,7 @@
 use std::cell::RefCell;
 use std::time::Duration;
 
-use worker::{Date, Delay, Env};
+use worker::{Delay, Env};
 
 use super::audit::{Inserted, prepare, trace};
 use crate::Error;
@@ -67,6 +67,17 @@ struct Waiting {
 }
 
 impl Queue {
+    /// Adds an outcome to wait for a statement, and returns its ticket.
+    fn push(&mut self, entry: Entry) -> u64 {
+        self.next_ticket += 1;
+        self.waiting.push(Waiting {
+            ticket: self.next_ticket,
+            entry,
+            retried: false,
+        });
+        self.next_ticket
+    }
+
     /// Takes up to `n` waiting outcomes, oldest first, for a statement about to be sent.
     fn take(&mut self, n: usize) -> Vec<Waiting> {
         let n = n.min(self.waiting.len());
@@ -131,45 +142,37 @@ pub(super) async fn record(env: &Env, entry: Entry) -> Result<i64, Error> {
         .ok_or_else(Error::audit_unavailable)
 }
 
-/// Writes an outcome (an [`Entry::Outcome`]). Nobody waits on it; a failure is logged and leaves
-/// the row pending.
-///
-/// A read's outcome (`linger`) is queued for the next request's statement; if no flusher runs,
-/// this request becomes the flusher. Any other outcome is written now, with the outcomes waiting.
-pub(super) async fn outcome(env: &Env, entry: Entry, linger: bool) {
-    let now = Date::now().as_millis();
-    let (ticket, flush) = OUTCOMES.with(|q| {
+/// Queues a read's outcome (an [`Entry::Outcome`]) for the next request's statement, and says
+/// whether no flusher runs, so that the caller must run [`flusher`] now (in its `waitUntil`).
+pub(super) fn queue_read(entry: Entry) -> bool {
+    let now = super::now_ms();
+    OUTCOMES.with(|q| {
         let mut q = q.borrow_mut();
-        q.next_ticket += 1;
-        let ticket = q.next_ticket;
-        q.waiting.push(Waiting {
-            ticket,
-            entry,
-            retried: false,
-        });
+        q.push(entry);
         let alive = q
             .flusher_beat
             .is_some_and(|beat| now.saturating_sub(beat) < FLUSHER_STALE_MS);
-        let flush = linger && !alive;
-        if flush {
+        if !alive {
             q.flusher_beat = Some(now);
         }
-        (ticket, flush)
-    });
-    if flush {
-        flusher(env).await;
-    } else if !linger {
-        until_written(env, ticket).await;
-    }
+        !alive
+    })
+}
+
+/// Writes a write's outcome (an [`Entry::Outcome`]) now, with the outcomes waiting. Nobody
+/// waits on it; a failure is logged and leaves the row pending.
+pub(super) async fn outcome(env: &Env, entry: Entry) {
+    let ticket = OUTCOMES.with(|q| q.borrow_mut().push(entry));
+    until_written(env, ticket).await;
 }
 
 /// The isolate's flusher: every [`LINGER`], writes the outcomes still waiting, until none waits
 /// and none rides a statement in flight (one that fails puts its outcomes back), or for at most
 /// [`ROUNDS`] rounds, after which the next read that ends takes over.
-async fn flusher(env: &Env) {
+pub(super) async fn flusher(env: &Env) {
     for _ in 0..ROUNDS {
         Delay::from(LINGER).await;
-        let now = Date::now().as_millis();
+        let now = super::now_ms();
         let riders = OUTCOMES.with(|q| {
             let mut q = q.borrow_mut();
             q.flusher_beat = Some(now);

@@ -3,7 +3,7 @@
 use std::cell::Cell;
 
 use http::HeaderMap;
-use worker::{D1Database, Date, Env, Response};
+use worker::{D1Database, Env, Response};
 
 use super::audit::{BINDING, prepare};
 use super::convert;
@@ -98,5 +98,5 @@ async fn one_row(db: &D1Database, sql: &str) -> worker::Result<(Row, Option<u64>
 }
 
 fn clock() -> i64 {
-    i64::try_from(Date::now().as_millis()).unwrap_or(i64::MAX)
+    i64::try_from(super::now_ms()).unwrap_or(i64::MAX)
 }

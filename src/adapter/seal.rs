@@ -6,7 +6,7 @@
 use std::fmt;
 use std::time::{Duration, UNIX_EPOCH};
 
-use worker::{D1Database, Date, Env};
+use worker::{D1Database, Env};
 
 use super::audit::{BINDING, prepare};
 use super::convert;
@@ -353,7 +353,7 @@ async fn log_storage(
 /// The clock, in ms since the Unix epoch. In a Worker it moves on only across I/O, which is what
 /// a run's budget needs: every step is a D1 call.
 fn clock() -> i64 {
-    i64::try_from(Date::now().as_millis()).unwrap_or(i64::MAX)
+    i64::try_from(super::now_ms()).unwrap_or(i64::MAX)
 }
 
 /// Finishes the latest seal if it is only claimed: checks that it is what this gatekeeper would
