@@ -12,12 +12,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { randomBytes } from 'node:crypto';
 
 process.env.CLOUDFLARE_CF_FETCH_ENABLED = 'false';
-const { AwsClient } = await import('aws4fetch');
-const { ROOT, LOCAL, keygen, mintGrant, startGarage, garageSettings, statements } = await import('../scripts/lib/stack.mjs');
-const { load, cpuMs, buildWorker, gatekeeperBindings, grantHeaders, startWorker } = await import('./load.mjs');
+const { ROOT, LOCAL, garageSettings, statements } = await import('../scripts/lib/stack.mjs');
+const { load, cpuMs, buildWorker, gatekeeperBindings, startBench, startWorker } = await import('./load.mjs');
 
 const { values: opts, positionals } = parseArgs({
   allowPositionals: true,
@@ -46,14 +44,7 @@ const log = (...a) => console.error(`[compare ${new Date().toISOString().slice(1
 const state = mkdtempSync(join(tmpdir(), 's3gk-compare-'));
 const stops = [];
 try {
-  const garage = await startGarage({ dir: join(state, 'garage') });
-  stops.push(() => garage.stop());
-  const aws = new AwsClient({ accessKeyId: garage.accessKey, secretAccessKey: garage.secretKey, service: 's3', region: garage.region });
-  const put = await aws.fetch(`${garage.url}/${LOCAL.bucket}/${OBJECT}`, { method: 'PUT', body: randomBytes(1024) });
-  if (!put.ok) throw new Error(`PUT to garage: ${put.status}`);
-  const key = await keygen(join(state, 'vendor.key'));
-  const sealKey = await keygen(join(state, 'seal.key'));
-  const headers = await grantHeaders(mintGrant, key.file, OBJECT, Number(opts.grants));
+  const { garage, key, sealKey, headers } = await startBench({ state, object: OBJECT, grants: Number(opts.grants), stops });
   if (opts.browser) {
     // No Accept-Encoding: the load client counts the object's bytes as sent.
     for (const set of headers) Object.assign(set, {

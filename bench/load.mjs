@@ -108,3 +108,23 @@ export async function grantHeaders(mintGrant, keyFile, object, n) {
   }
   return grants.map((grant) => ({ authorization: `Bearer ${grant}`, 'cf-connecting-ip': '198.51.100.7' }));
 }
+
+/**
+ * What compare.mjs and profile.mjs measure against: one garage in `state` serving a 1 KiB object
+ * at `object`, a vendor key and a seal key, and `grants` header sets for the load client. The
+ * garage's stop is pushed onto `stops`.
+ */
+export async function startBench({ state, object, grants, stops }) {
+  const { AwsClient } = await import('aws4fetch');
+  const { randomBytes } = await import('node:crypto');
+  const { LOCAL, keygen, mintGrant, startGarage } = await import('../scripts/lib/stack.mjs');
+  const garage = await startGarage({ dir: `${state}/garage` });
+  stops.push(() => garage.stop());
+  const aws = new AwsClient({ accessKeyId: garage.accessKey, secretAccessKey: garage.secretKey, service: 's3', region: garage.region });
+  const put = await aws.fetch(`${garage.url}/${LOCAL.bucket}/${object}`, { method: 'PUT', body: randomBytes(1024) });
+  if (!put.ok) throw new Error(`PUT to garage: ${put.status}`);
+  const key = await keygen(`${state}/vendor.key`);
+  const sealKey = await keygen(`${state}/seal.key`);
+  const headers = await grantHeaders(mintGrant, key.file, object, grants);
+  return { garage, key, sealKey, headers };
+}

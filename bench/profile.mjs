@@ -17,14 +17,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
-import { randomBytes } from 'node:crypto';
 
 process.env.CLOUDFLARE_CF_FETCH_ENABLED = 'false';
-const { AwsClient } = await import('aws4fetch');
 const { default: WebSocket } = await import('ws');
-const { ROOT, LOCAL, freePort, keygen, mintGrant, startGarage, garageSettings, statements } = await import('../scripts/lib/stack.mjs');
+const { ROOT, LOCAL, freePort, garageSettings, statements } = await import('../scripts/lib/stack.mjs');
 const run = promisify(execFile);
-const { load, cpuMs, buildWorker, gatekeeperBindings, grantHeaders, startWorker } = await import('./load.mjs');
+const { load, cpuMs, buildWorker, gatekeeperBindings, startBench, startWorker } = await import('./load.mjs');
 
 const { values: opts, positionals } = parseArgs({
   allowPositionals: true,
@@ -127,14 +125,7 @@ async function v8Profile(inspectorPort, during) {
 const state = mkdtempSync(join(tmpdir(), 's3gk-profile-'));
 const stops = [];
 try {
-  const garage = await startGarage({ dir: join(state, 'garage') });
-  stops.push(() => garage.stop());
-  const aws = new AwsClient({ accessKeyId: garage.accessKey, secretAccessKey: garage.secretKey, service: 's3', region: garage.region });
-  const put = await aws.fetch(`${garage.url}/${LOCAL.bucket}/${OBJECT}`, { method: 'PUT', body: randomBytes(1024) });
-  if (!put.ok) throw new Error(`PUT to garage: ${put.status}`);
-  const key = await keygen(join(state, 'vendor.key'));
-  const sealKey = await keygen(join(state, 'seal.key'));
-  const headers = await grantHeaders(mintGrant, key.file, OBJECT, Number(opts.grants));
+  const { garage, key, sealKey, headers } = await startBench({ state, object: OBJECT, grants: Number(opts.grants), stops });
 
   for (const [i, target] of positionals.entries()) {
     const inspectorPort = opts.v8 ? await freePort() : undefined;
