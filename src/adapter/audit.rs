@@ -5,9 +5,10 @@
 //! pending while S3 is asked, and no byte is released until both have answered; its outcome is
 //! written off the critical path, once the relay ends, riding a later request's statement. A
 //! write's row is inserted as pending before a byte goes to S3, by one statement that also spends
-//! its grant's id, and completed with the outcome. A refusal's row is written before the refusal is returned; the flood bound of
-//! [`crate::flood`] decides, from the facts this trail gathered (did a signature verify, was S3
-//! asked), whether it may be only counted. Every value is a bound parameter.
+//! its grant's id, and completed with the outcome. A refusal's row is written before the refusal
+//! is returned; the flood bound of [`crate::flood`] decides, from the facts this trail gathered
+//! (did a signature verify, was S3 asked), whether it may be only counted. Every value is a bound
+//! parameter.
 
 use std::cell::{Cell, OnceCell, RefCell};
 use std::future::Future;

@@ -30,9 +30,9 @@ use crate::audit::{Batch, Entry, MAX_ENTRIES};
 /// alone: long enough to meet the next request under any steady traffic.
 const LINGER: Duration = Duration::from_millis(100);
 
-/// A flusher that has not looked at the queue for five [`LINGER`]s is taken for gone (its request was
-/// cancelled, or outlived), and the next read that ends becomes the flusher instead. Two
-/// flushers at once do no harm: an outcome is taken by one statement at a time.
+/// A flusher that has not looked at the queue for five [`LINGER`]s is taken for gone (its
+/// request was cancelled, or outlived), and the next read that ends becomes the flusher instead.
+/// Two flushers at once do no harm: an outcome is taken by one statement at a time.
 const FLUSHER_STALE_MS: u64 = 500;
 
 thread_local! {
