@@ -14,7 +14,6 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
 process.env.CLOUDFLARE_CF_FETCH_ENABLED = 'false';
-const { ROOT, LOCAL, garageSettings, statements } = await import('../scripts/lib/stack.mjs');
 const { load, cpuMs, buildWorker, gatekeeperBindings, startBench, startWorker } = await import('./load.mjs');
 
 const { values: opts, positionals } = parseArgs({
@@ -55,9 +54,9 @@ try {
       'cache-control': 'no-cache', pragma: 'no-cache',
     });
   }
-  const bindings = gatekeeperBindings({ garage, vendorKey: key, sealKeyFile: sealKey.file, garageSettings, LOCAL });
+  const bindings = gatekeeperBindings({ garage, vendorKey: key, sealKeyFile: sealKey.file });
   for (const [i, build] of builds.entries()) {
-    const { mf, url, pid } = await startWorker(buildWorker(build.dir, bindings), { d1Persist: join(state, `d1-${i}`), root: ROOT, statements });
+    const { mf, url, pid } = await startWorker(buildWorker(build.dir, bindings), { d1Persist: join(state, `d1-${i}`) });
     stops.push(() => mf.dispose());
     build.url = new URL(`/objects/${OBJECT}`, url).href;
     build.pid = pid;

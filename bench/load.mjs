@@ -2,10 +2,11 @@
 // and bench/profile.mjs share.
 
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import { promisify } from 'node:util';
 
+import { LOCAL, ROOT, garageSettings, keygen, mintGrant, startGarage, statements } from '../scripts/lib/stack.mjs';
 import { readWhole } from './stream.mjs';
 
 // ---------------------------------------------------------------------------------------------
@@ -62,7 +63,7 @@ export function cpuMs(pid) {
 // repository's migrations, as setup (a) of bench/run runs it.
 
 /** The bindings a build of the gatekeeper needs in front of `garage`, with `vendorKey` trusted. */
-export function gatekeeperBindings({ garage, vendorKey, sealKeyFile, garageSettings, LOCAL }) {
+export function gatekeeperBindings({ garage, vendorKey, sealKeyFile }) {
   return {
     GATEKEEPER_ID: LOCAL.audience, S3_REGION: 'us-east-1', S3_BUCKET: LOCAL.bucket, S3_ADDRESSING: 'path',
     VENDOR_KEYS: JSON.stringify([{ public: vendorKey.public }]), AUDIT_SEAL_KEY: readFileSync(sealKeyFile, 'utf8').trim(),
@@ -82,13 +83,12 @@ export function buildWorker(dir, bindings) {
  * Starts `worker` (Miniflare's worker options) with the D1 binding `AUDIT_DB` persisted in
  * `d1Persist` and migrated; returns the Miniflare, its URL and the pid of its workerd process.
  */
-export async function startWorker(worker, { d1Persist, inspectorPort, root, statements }) {
+export async function startWorker(worker, { d1Persist, inspectorPort }) {
   const { Miniflare } = await import('miniflare');
-  const { readdirSync } = await import('node:fs');
   const mf = new Miniflare({ ...worker, compatibilityDate: '2026-04-20', d1Databases: ['AUDIT_DB'], d1Persist, inspectorPort });
   const db = await mf.getD1Database('AUDIT_DB');
-  for (const file of readdirSync(`${root}/migrations`).sort()) {
-    const sql = readFileSync(`${root}/migrations/${file}`, 'utf8').replace(/--.*$/gm, '');
+  for (const file of readdirSync(`${ROOT}/migrations`).sort()) {
+    const sql = readFileSync(`${ROOT}/migrations/${file}`, 'utf8').replace(/--.*$/gm, '');
     for (const statement of statements(sql)) await db.prepare(statement).run();
   }
   const url = await mf.ready;
@@ -100,7 +100,7 @@ export async function startWorker(worker, { d1Persist, inspectorPort, root, stat
  * `n` header sets, each with its own grant for `object` (users `bench-0`, `bench-1`, …) and the
  * caller's IP, for the load client to take in turn. Minted with `mintGrant`, a few at a time.
  */
-export async function grantHeaders(mintGrant, keyFile, object, n) {
+export async function grantHeaders(keyFile, object, n) {
   const grants = [];
   for (let i = 0; i < n; i += 8) {
     const subs = Array.from({ length: Math.min(8, n - i) }, (_, j) => `bench-${i + j}`);
@@ -117,7 +117,6 @@ export async function grantHeaders(mintGrant, keyFile, object, n) {
 export async function startBench({ state, object, grants, stops }) {
   const { AwsClient } = await import('aws4fetch');
   const { randomBytes } = await import('node:crypto');
-  const { LOCAL, keygen, mintGrant, startGarage } = await import('../scripts/lib/stack.mjs');
   const garage = await startGarage({ dir: `${state}/garage` });
   stops.push(() => garage.stop());
   const aws = new AwsClient({ accessKeyId: garage.accessKey, secretAccessKey: garage.secretKey, service: 's3', region: garage.region });
@@ -125,6 +124,6 @@ export async function startBench({ state, object, grants, stops }) {
   if (!put.ok) throw new Error(`PUT to garage: ${put.status}`);
   const key = await keygen(`${state}/vendor.key`);
   const sealKey = await keygen(`${state}/seal.key`);
-  const headers = await grantHeaders(mintGrant, key.file, object, grants);
+  const headers = await grantHeaders(key.file, object, grants);
   return { garage, key, sealKey, headers };
 }

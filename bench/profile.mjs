@@ -20,7 +20,7 @@ import { parseArgs, promisify } from 'node:util';
 
 process.env.CLOUDFLARE_CF_FETCH_ENABLED = 'false';
 const { default: WebSocket } = await import('ws');
-const { ROOT, LOCAL, freePort, garageSettings, statements } = await import('../scripts/lib/stack.mjs');
+const { ROOT, LOCAL, freePort, garageSettings } = await import('../scripts/lib/stack.mjs');
 const run = promisify(execFile);
 const { load, cpuMs, buildWorker, gatekeeperBindings, startBench, startWorker } = await import('./load.mjs');
 
@@ -141,9 +141,9 @@ try {
         bindings: { GATEKEEPER_ID: LOCAL.audience, S3_BUCKET: LOCAL.bucket, S3_REGION: garage.region, VENDOR_KEYS: JSON.stringify([{ id: key.id, public: key.public }]), ...garageSettings(garage) } };
     } else {
       const dir = target.slice(target.indexOf('=') + 1);
-      worker = buildWorker(dir, gatekeeperBindings({ garage, vendorKey: key, sealKeyFile: sealKey.file, garageSettings, LOCAL }));
+      worker = buildWorker(dir, gatekeeperBindings({ garage, vendorKey: key, sealKeyFile: sealKey.file }));
     }
-    const { mf, url, pid } = await startWorker(worker, { d1Persist: join(state, `d1-${i}`), inspectorPort, root: ROOT, statements });
+    const { mf, url, pid } = await startWorker(worker, { d1Persist: join(state, `d1-${i}`), inspectorPort });
     const objectUrl = new URL(`/objects/${OBJECT}`, url).href;
     await load(objectUrl, headers, { concurrency: C, seconds: 1 });
     const timed = async () => {
