@@ -273,11 +273,15 @@ thread_local! {
 /// With the setting `AUDIT_TRACE = "on"`, logs each D1 call the audit makes, for the benchmark
 /// to count statements and transactions per request.
 pub(super) fn trace(env: &Env, statements: usize) {
-    let on = TRACING
-        .with(|on| *on.get_or_init(|| env.var("AUDIT_TRACE").is_ok_and(|v| v.to_string() == "on")));
-    if on {
+    if tracing(env) {
         worker::console_log!("s3gk-d1 statements={statements} transactions=1");
     }
+}
+
+/// Whether `AUDIT_TRACE` is `on`.
+pub(super) fn tracing(env: &Env) -> bool {
+    TRACING
+        .with(|on| *on.get_or_init(|| env.var("AUDIT_TRACE").is_ok_and(|v| v.to_string() == "on")))
 }
 
 /// Runs one statement whose outcome the request does not wait on.

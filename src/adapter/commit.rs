@@ -20,11 +20,15 @@
 use std::cell::RefCell;
 use std::time::Duration;
 
+use worker::js_sys::{Array, Promise, Reflect};
+use worker::wasm_bindgen::JsValue;
+use worker::wasm_bindgen::prelude::wasm_bindgen;
+use worker::wasm_bindgen_futures::JsFuture;
 use worker::{Delay, Env};
 
-use super::audit::{Inserted, prepare, trace};
+use super::audit::{Inserted, prepare, trace, tracing};
 use crate::Error;
-use crate::audit::{Batch, Entry, MAX_ENTRIES};
+use crate::audit::{Batch, Entry, MAX_ENTRIES, SqlValue};
 
 /// How long an outcome waits to ride another request's statement before the flusher writes it
 /// alone: long enough to meet the next request under any steady traffic.
@@ -118,7 +122,8 @@ impl Queue {
 }
 
 /// Writes this request's new row (`entry` is an [`Entry::Record`]) with one statement that also
-/// writes the outcomes waiting in the isolate, and returns the row's id.
+/// writes the outcomes waiting in the isolate, and the rows of other requests that arrived while
+/// a statement was in flight (group commit, `commit.js`), and returns the row's id.
 ///
 /// # Errors
 ///
@@ -130,7 +135,7 @@ pub(super) async fn record(env: &Env, entry: Entry) -> Result<i64, Error> {
     for rider in &riders {
         batch.push(rider.entry.clone());
     }
-    let Ok(written) = write(env, &batch).await else {
+    let Ok(written) = write_grouped(env, &batch).await else {
         OUTCOMES.with(|q| q.borrow_mut().put_back(riders, false));
         return Err(Error::audit_unavailable());
     };
@@ -140,6 +145,65 @@ pub(super) async fn record(env: &Env, entry: Entry) -> Result<i64, Error> {
         .copied()
         .flatten()
         .ok_or_else(Error::audit_unavailable)
+}
+
+#[wasm_bindgen(wasm_bindgen = worker::wasm_bindgen, module = "/src/adapter/commit.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = writeRows)]
+    fn write_rows(
+        db: &JsValue,
+        sql: &str,
+        rows: &str,
+        entries: usize,
+        records: usize,
+        trace: bool,
+    ) -> Promise;
+}
+
+/// Writes `batch` in the next statement of the isolate's group commit (`commit.js`) and
+/// accounts for every row of it.
+async fn write_grouped(env: &Env, batch: &Batch) -> Result<Vec<Option<i64>>, ()> {
+    let db = env.d1(super::audit::BINDING).map_err(|_| ())?;
+    let statement = batch.statement();
+    let [SqlValue::Text(rows)] = statement.params.as_slice() else {
+        return Err(());
+    };
+    let records = batch
+        .entries()
+        .filter(|e| matches!(e, Entry::Record(_)))
+        .count();
+    let answer = write_rows(
+        db.as_ref(),
+        &statement.sql,
+        rows,
+        batch.len(),
+        records,
+        tracing(env),
+    );
+    let answer = match JsFuture::from(answer).await {
+        Ok(answer) => answer,
+        Err(e) => {
+            worker::console_error!("an audit statement failed: {e:?}");
+            return Err(());
+        }
+    };
+    let field = |name: &str| Reflect::get(&answer, &JsValue::from_str(name)).ok();
+    let count = |name: &str| {
+        field(name)
+            .and_then(|v| whole(&v))
+            .and_then(|n| usize::try_from(n).ok())
+    };
+    let returned: Option<Vec<i64>> = field("ids")
+        .filter(Array::is_array)
+        .and_then(|ids| Array::from(&ids).iter().map(|id| whole(&id)).collect());
+    let (Some(returned), Some(before), Some(total)) = (returned, count("before"), count("records"))
+    else {
+        worker::console_error!("an audit statement's answer could not be read");
+        return Err(());
+    };
+    batch.written_among(&returned, before, total).map_err(|e| {
+        worker::console_error!("{e}");
+    })
 }
 
 /// Queues a read's outcome (an [`Entry::Outcome`]) for the next request's statement, and says
@@ -221,6 +285,15 @@ async fn write_alone(env: &Env, riders: Vec<Waiting>) {
             q.put_back(riders, true);
         }
     });
+}
+
+/// A JavaScript number that is a whole number within the range ids and counts take.
+fn whole(value: &JsValue) -> Option<i64> {
+    const LIMIT: f64 = 9_007_199_254_740_991.0; // 2^53 - 1: every integer up to it is exact.
+    let n = value.as_f64()?;
+    // Checked just above: whole, and within ±2^53, so the cast is exact.
+    #[allow(clippy::cast_possible_truncation)]
+    (n.fract() == 0.0 && n.abs() <= LIMIT).then_some(n as i64)
 }
 
 /// How many times the flusher, or a write waiting for its outcome, looks at the queue before

@@ -211,33 +211,85 @@ impl Batch {
                 Entry::Record(_) => None,
             })
             .collect();
-        let mut new: Vec<i64> = returned
-            .iter()
-            .copied()
-            .filter(|id| !completed.contains(id))
-            .collect();
-        new.sort_unstable();
-        let expected = self
-            .entries
-            .iter()
-            .filter(|e| matches!(e, Entry::Record(_)))
-            .count();
-        if new.len() != expected {
+        let new = returned.iter().filter(|id| !completed.contains(id)).count();
+        let expected = self.records();
+        if new != expected {
             return Err(UnaccountedRows {
                 expected,
-                returned: new.len(),
+                returned: new,
             });
         }
-        let returned: BTreeSet<i64> = returned.iter().copied().collect();
-        let mut new = new.into_iter();
+        self.written_among(returned, 0, expected)
+    }
+
+    /// As [`Batch::written`], for a batch whose rows went to D1 as part of a larger statement
+    /// (the rows of several requests, one after another): `returned` is every id that statement
+    /// returned, `before` how many new rows came before this batch's in it, and `records` how
+    /// many new rows it inserted in all.
+    ///
+    /// A completed row existed before the statement, and `audit_log.id` is `AUTOINCREMENT`, so
+    /// the statement's new rows have its largest ids, in the order of its rows: this batch's are
+    /// the `before`-th and those after it.
+    ///
+    /// ```
+    /// use s3_gatekeeper::audit::{AuditRecord, Batch, Entry};
+    ///
+    /// let mut batch = Batch::default();
+    /// batch.push(Entry::Record(AuditRecord::default()));
+    /// batch.push(Entry::Outcome { id: 3, record: AuditRecord::default(), body_relayed: None });
+    /// // Another request's new row (10) came first; this batch's row is 11; row 3 was completed,
+    /// // and the other request's outcome for row 4 too.
+    /// assert_eq!(batch.written_among(&[4, 10, 3, 11], 1, 2).unwrap(), vec![Some(11), Some(3)]);
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`UnaccountedRows`] if the statement returned fewer new ids than this batch's rows need.
+    pub fn written_among(
+        &self,
+        returned: &[i64],
+        before: usize,
+        records: usize,
+    ) -> Result<Vec<Option<i64>>, UnaccountedRows> {
+        let mine = self.records();
+        let mut sorted = returned.to_vec();
+        sorted.sort_unstable();
+        sorted.dedup();
+        let unaccounted = UnaccountedRows {
+            expected: records,
+            returned: sorted.len().min(records),
+        };
+        if sorted.len() < records || before + mine > records {
+            return Err(unaccounted);
+        }
+        let new = &sorted[sorted.len() - records..];
+        let completed = &sorted[..sorted.len() - records];
+        // An outcome names a row that existed before: one of the statement's new ids would mean
+        // the ids cannot be told apart.
+        let outcome_ids = self.entries.iter().filter_map(|e| match e {
+            Entry::Outcome { id, .. } => Some(*id),
+            Entry::Record(_) => None,
+        });
+        if outcome_ids.clone().any(|id| new.binary_search(&id).is_ok()) {
+            return Err(unaccounted);
+        }
+        let mut own = new[before..before + mine].iter().copied();
         Ok(self
             .entries
             .iter()
             .map(|e| match e {
-                Entry::Record(_) => new.next(),
-                Entry::Outcome { id, .. } => returned.contains(id).then_some(*id),
+                Entry::Record(_) => own.next(),
+                Entry::Outcome { id, .. } => completed.binary_search(id).is_ok().then_some(*id),
             })
             .collect())
+    }
+
+    /// The number of new rows.
+    fn records(&self) -> usize {
+        self.entries
+            .iter()
+            .filter(|e| matches!(e, Entry::Record(_)))
+            .count()
     }
 }
 

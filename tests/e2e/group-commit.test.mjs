@@ -1,8 +1,10 @@
-// End to end: how audit rows share statements (docs/audit.md, "Batches"). A read's outcome rides a
-// later request's own statement, so concurrent and sequential reads cost about one statement each;
-// a statement D1 refuses fails the request that made it, and the outcomes it carried are written
-// again; an outcome whose row does not exist writes nothing. The Worker's `AUDIT_TRACE = "on"`
-// setting logs each D1 call, which is what the counts below read.
+// End to end: how audit rows share statements (docs/audit.md, "Batches"). The rows of requests
+// that arrive while a statement is in flight go together in the next one (group commit), and a
+// read's outcome rides a later request's statement, so concurrent reads cost far fewer statements
+// than reads and sequential reads about one each; a statement D1 refuses fails every request
+// whose rows it carried, and the outcomes it carried are written again; an outcome whose row does
+// not exist writes nothing; callers that hang up fail no one else. The Worker's
+// `AUDIT_TRACE = "on"` setting logs each D1 call, which is what the counts below read.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -50,7 +52,7 @@ async function quiet() {
   }
 }
 
-test('64 concurrent reads: outcomes ride other reads\' statements, and each read has exactly one completed row', async () => {
+test('64 concurrent reads share statements, and each read has exactly one completed row', async () => {
   await quiet();
   const before = d1Calls();
   const replies = await Promise.all(Array.from({ length: 64 }, (_, i) => read(`batch-c-${i}`)));
@@ -58,9 +60,11 @@ test('64 concurrent reads: outcomes ride other reads\' statements, and each read
   await quiet();
   const after = d1Calls();
   const statements = after.statements - before.statements;
-  // Each read has two row writes (its row, its outcome): 128 statements if nothing were shared.
-  // Each read's own statement writes its row and carries the outcomes waiting before it.
-  assert.ok(statements >= 64 && statements < 96, `64 reads took ${statements} statements`);
+  // Each read has two row writes (its row, its outcome): 128 statements if nothing were shared,
+  // 64 if each read's statement only carried the outcomes before it. The reads arrive together,
+  // so while the first statement is in flight the others' rows wait for the next: a handful of
+  // statements write all 128 (5 in one run).
+  assert.ok(statements >= 1 && statements < 32, `64 reads took ${statements} statements`);
   console.log(`64 concurrent reads: ${statements} statements`);
   assert.equal(after.transactions - before.transactions, statements, 'each batch is one statement');
   const rows = await stack.sql(
