@@ -1,7 +1,8 @@
 //! The audit trail of one request, written to D1.
 //!
-//! Each request writes its own row with its own statement, which also carries the outcomes of
-//! earlier requests waiting in the isolate ([`super::commit`]). A read's row is written as
+//! A request's row goes to D1 in a statement shared with the rows of the requests that arrived
+//! with it, which also carries the outcomes of earlier requests waiting in the isolate
+//! ([`super::commit`]). A read's row is written as
 //! pending while S3 is asked, and no byte is released until both have answered; its outcome is
 //! written off the critical path, once the relay ends, riding a later request's statement. A
 //! write's row is inserted as pending before a byte goes to S3, by one statement that also spends
@@ -14,7 +15,7 @@ use std::cell::{Cell, OnceCell, RefCell};
 use std::future::Future;
 
 use worker::wasm_bindgen::JsValue;
-use worker::{D1Database, D1PreparedStatement, Env, Response};
+use worker::{Context, D1Database, D1PreparedStatement, Env, Response};
 
 use super::commit;
 use crate::Error;
@@ -54,6 +55,8 @@ enum Pending {
 /// One request's audit record and where it stands in D1.
 pub(super) struct Trail<'a> {
     env: &'a Env,
+    /// The request's context, which keeps a statement it sends for others alive.
+    ctx: &'a Context,
     /// The record, filled in as the request proceeds.
     pub(super) record: AuditRecord,
     /// The row recorded as pending, if any.
@@ -65,9 +68,10 @@ pub(super) struct Trail<'a> {
 }
 
 impl<'a> Trail<'a> {
-    pub(super) fn new(env: &'a Env, record: AuditRecord) -> Self {
+    pub(super) fn new(env: &'a Env, ctx: &'a Context, record: AuditRecord) -> Self {
         Self {
             env,
+            ctx,
             record,
             pending: None,
             signed: false,
@@ -95,7 +99,8 @@ impl<'a> Trail<'a> {
         self.record.status = PENDING_STATUS;
         let started = super::now_ms();
         let insert = async {
-            let inserted = commit::record(self.env, Entry::Record(self.record.clone())).await;
+            let inserted =
+                commit::record(self.env, self.ctx, Entry::Record(self.record.clone())).await;
             (inserted, super::now_ms())
         };
         let ask = async {
@@ -228,7 +233,7 @@ impl<'a> Trail<'a> {
         };
         match entry {
             Entry::Record(_) => {
-                if commit::record(self.env, entry).await.is_err() {
+                if commit::record(self.env, self.ctx, entry).await.is_err() {
                     worker::console_error!("audit write failed after the outcome was decided");
                 }
             }

@@ -2,111 +2,109 @@
 //
 // A D1 call costs the runtime far more than the rows it carries, and a database runs its writes
 // one at a time. So while one statement is in flight, the rows of every request that arrives wait
-// in the isolate, and the next statement carries them all (src/adapter/commit.rs says what rows
-// are and how the Worker reads the answer).
+// in the isolate, and the next statement carries them all (src/adapter/commit.rs says what the
+// rows are and how the Worker reads the answer).
 //
-// Only plain data passes between requests. Each waiting request awaits a promise it made itself.
-// The request whose statement ends settles those promises with plain values. workerd then runs
-// each continuation in the request that made the promise (the compatibility flag
-// `handle_cross_request_promise_resolution`, on for compatibility dates from 2024-10-14). The
-// next statement is sent by one of the requests whose rows it carries, from its own
-// continuation, so every D1 call is made and awaited by a request whose rows it writes.
+// Only plain data passes between requests. A waiting request awaits a promise it made itself;
+// the request whose statement ended records the answer on the waiting request's entry and calls
+// that promise's resolver. workerd then runs the continuation in the request that made the
+// promise (the compatibility flag `handle_cross_request_promise_resolution`, on for compatibility
+// dates from 2024-10-14), or drops it if that request is gone. Every D1 call is made by a request
+// whose rows it carries, from its own context, and kept alive by that request's `waitUntil`, so
+// a caller who hangs up does not cancel the statement that carries the rows of others.
 //
-// This lives in JavaScript so that a waiting request needs no timer or task of the Worker's own:
-// the Worker awaits one promise per statement, as it would await D1 itself.
+// The next statement is handed to the first request whose rows it carries. A request that is
+// gone never sends it, so every waiting request also looks again every HANDOVER_MS: a statement
+// handed on but not sent by then, or rows left waiting behind a statement in flight for
+// STALE_MS, are sent by the request that finds them. A request waits WAIT_MS at most, then fails
+// closed.
 
 /** The most rows in one statement (`MAX_ENTRIES` of src/audit/batch.rs). */
 const MAX_ROWS = 64;
 /** How long a request waits for a statement that carries its rows before it fails closed. */
 const WAIT_MS = 5000;
-/** A statement in flight this long is taken as lost (its request was cancelled): the next
- * request to arrive sends its own. */
+/** How long a statement handed on may wait to be sent before another of its requests sends it. */
+const HANDOVER_MS = 500;
+/** A statement in flight this long is taken as lost: the rows waiting behind it are sent. */
 const STALE_MS = 2000;
 
-/** When the statement in flight was sent (ms since the epoch), or 0 if none is. */
+/** When the statement in flight was sent or handed on (ms since the epoch), or 0 if none is. */
 let inFlight = 0;
-/** Parts waiting for the next statement, in arrival order. */
+/** The parts (one request's rows each) waiting for the next statement, in arrival order. */
 let waiting = [];
 
 /**
- * Writes `rows` (a JSON array of this request's rows, `records` of them new) with the rows of
- * other requests, by the one statement `sql` (which binds the whole JSON array as `?1` and
- * returns the id of every row it writes).
+ * Writes `rows` (a JSON array of this request's rows, `records` of them new, `entries` in all)
+ * with the rows of other requests, by the one statement `sql` (which binds the whole JSON array
+ * as `?1` and returns the id of every row it writes).
  *
  * Resolves with `{ ids, before, records }`: every id the statement returned, how many new rows
  * came before this request's in it, and how many new rows it inserted in all. Rejects if the
  * statement failed (every request it carried fails with it) or if no statement carried the rows
- * in time.
+ * within WAIT_MS.
  */
-export async function writeRows(db, sql, rows, entries, records, trace) {
-  const part = { rows, entries, records };
-  let written = settlement(part);
-  let parts = [part];
-  if (inFlight !== 0 && Date.now() - inFlight < STALE_MS) {
+export async function writeRows(ctx, db, sql, rows, entries, records, trace) {
+  const part = { rows, entries, records, batch: null, answer: null, answeredBy: null, wake: null };
+  const send = (batch) => sendBatch(ctx, db, sql, batch, part, trace);
+  if (inFlight === 0) {
+    send({ parts: [part], sent: false });
+  } else {
     waiting.push(part);
-    const woken = await withDeadline(written, part);
-    if (woken.lead === undefined) return woken;
-    // This request sends the next statement, which carries its own rows among others.
-    parts = woken.lead;
-    written = settlement(part);
   }
-  await send(db, sql, parts, trace);
-  return written;
-}
-
-/** A promise settled with what became of `part`'s rows (or with the lead of a statement). */
-function settlement(part) {
-  return new Promise((resolve, reject) => {
-    part.resolve = resolve;
-    part.reject = reject;
-  });
-}
-
-/** Waits for `promise`, at most WAIT_MS: a request whose only pending work is another request's
- * promise would otherwise be cancelled as hung, and a lost statement would hold it forever. */
-async function withDeadline(promise, part) {
-  let timer;
-  const deadline = new Promise((_, reject) => {
-    timer = setTimeout(() => {
+  const started = Date.now();
+  for (;;) {
+    if (part.answer !== null) {
+      // An answer another request recorded is taken up in a turn of this request's own: the
+      // Worker's Rust futures share one task queue, and a task woken while another request's
+      // settlements are being run could be polled in that request's context.
+      if (part.answeredBy !== part) await new Promise((resolve) => setTimeout(resolve, 0));
+      if (part.answer.error !== undefined) throw part.answer.error;
+      return part.answer;
+    }
+    const now = Date.now();
+    const batch = part.batch;
+    if (batch !== null && !batch.sent && (batch.parts[0] === part || now - batch.handed >= HANDOVER_MS)) {
+      send(batch);
+      continue;
+    }
+    if (batch === null && now - inFlight >= STALE_MS && waiting.includes(part)) {
+      send(take());
+      continue;
+    }
+    if (now - started >= WAIT_MS) {
       const at = waiting.indexOf(part);
       if (at >= 0) waiting.splice(at, 1);
-      reject(new Error('no audit statement carried the rows in time'));
-    }, WAIT_MS);
-  });
-  try {
-    return await Promise.race([promise, deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** Sends one statement for `parts`, settles each, and hands the next statement on. */
-async function send(db, sql, parts, trace) {
-  inFlight = Date.now();
-  const json = parts.length === 1 ? parts[0].rows : `[${parts.map((p) => p.rows.slice(1, -1)).join(',')}]`;
-  const records = parts.reduce((n, p) => n + p.records, 0);
-  try {
-    // The benchmark counts D1 work from this line (docs/benchmarks.md); off unless asked for.
-    if (trace) console.log('s3gk-d1 statements=1 transactions=1');
-    const { results } = await db.prepare(sql).bind(json).all();
-    const ids = results.map((r) => r.id);
-    let before = 0;
-    for (const p of parts) {
-      p.resolve({ ids, before, records });
-      before += p.records;
+      throw new Error('no audit statement carried the rows in time');
     }
-  } catch (err) {
-    for (const p of parts) p.reject(err);
+    await woken(part, Math.min(HANDOVER_MS, WAIT_MS - (now - started)));
   }
-  handOn();
 }
 
-/** Gives the rows that waited during a statement to one of their requests to send. */
-function handOn() {
-  if (waiting.length === 0) {
-    inFlight = 0;
-    return;
-  }
+/** Waits until `part` is woken (answered, or handed a statement to send), or `ms` have passed.
+ * A request whose only pending work is another request's promise would be cancelled as hung, so
+ * it waits on a timer of its own too. The resolver that another request calls is not the timer's
+ * callback as well: when one function was both, workerd under load resumed the waiting request
+ * in the context of the request that called it, and that request's D1 call then failed with
+ * "Cannot perform I/O on behalf of a different request" (docs/benchmarks.md). */
+async function woken(part, ms) {
+  let timer;
+  const signal = Promise.withResolvers();
+  part.wake = signal.resolve;
+  const deadline = new Promise((resolve) => {
+    timer = setTimeout(resolve, ms);
+  });
+  await Promise.race([signal.promise, deadline]);
+  clearTimeout(timer);
+  part.wake = null;
+}
+
+/** Wakes `part`'s request, if it waits: its own continuation runs in its own context. */
+function wake(part) {
+  if (part.wake !== null) part.wake();
+}
+
+/** The waiting parts the next statement takes: as many as fit in MAX_ROWS, at least one. */
+function take() {
   let rows = 0;
   let n = 0;
   while (n < waiting.length && (n === 0 || rows + waiting[n].entries <= MAX_ROWS)) {
@@ -114,6 +112,50 @@ function handOn() {
     n += 1;
   }
   const parts = waiting.splice(0, n);
+  const batch = { parts, sent: false, handed: Date.now() };
+  for (const p of parts) p.batch = batch;
+  return batch;
+}
+
+/** Sends one statement for `batch`, answers each of its parts, and hands the next one on. */
+function sendBatch(ctx, db, sql, batch, sender, trace) {
+  batch.sent = true;
   inFlight = Date.now();
-  parts[0].resolve({ lead: parts });
+  const { parts } = batch;
+  const json = parts.length === 1 ? parts[0].rows : `[${parts.map((p) => p.rows.slice(1, -1)).join(',')}]`;
+  const records = parts.reduce((n, p) => n + p.records, 0);
+  // The sending request stays alive until its statement is answered and handed on, even if its
+  // caller hangs up first: the statement carries the rows of others.
+  const sending = Promise.withResolvers();
+  ctx.waitUntil(sending.promise);
+  (async () => {
+    try {
+      // The benchmark counts D1 work from this line (docs/benchmarks.md); off unless asked for.
+      if (trace) console.log('s3gk-d1 statements=1 transactions=1');
+      const { results } = await db.prepare(sql).bind(json).all();
+      const ids = results.map((r) => r.id);
+      let before = 0;
+      for (const p of parts) {
+        p.answer = { ids, before, records };
+        before += p.records;
+      }
+    } catch (error) {
+      for (const p of parts) p.answer = { error };
+    }
+    for (const p of parts) p.answeredBy = sender;
+    for (const p of parts) wake(p);
+    handOn();
+    sending.resolve();
+  })();
+}
+
+/** Hands the rows that waited during a statement to the first of their requests to send. */
+function handOn() {
+  if (waiting.length === 0) {
+    inFlight = 0;
+    return;
+  }
+  inFlight = Date.now();
+  const batch = take();
+  wake(batch.parts[0]);
 }

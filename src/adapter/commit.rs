@@ -1,16 +1,19 @@
-//! Shared statements: the outcomes of earlier requests ride the next request's own statement.
+//! Shared statements: the rows of requests that arrive together share one statement (group
+//! commit), and the outcomes of earlier reads ride it.
 //!
 //! A read's row is written twice: as pending before its bytes are released, and with its outcome
 //! once its relay has ended. Nobody waits for the outcome, so it need not be written at once:
 //! it is queued in the isolate, and the next request that writes a row of its own takes the
-//! queued outcomes into its statement ([`Batch`]). Under steady traffic a read thus costs about
-//! one statement, its own, which also completes the reads before it.
+//! queued outcomes into its rows ([`Batch`]). And while one statement is in flight, the rows of
+//! every request that arrives wait for the next, which carries them all (`commit.js`). Under
+//! load a read thus costs a fraction of a statement.
 //!
 //! Only plain data crosses from one request to another. Each statement is made, and awaited, by
-//! the request that sends it, in its own context: workerd forbids one request to use another's
-//! I/O objects, and a request that waited on a statement another request made (the usual group
-//! commit) was seen to fail under sustained load with "Cannot perform I/O on behalf of a
-//! different request" (docs/benchmarks.md).
+//! a request whose rows it carries, in its own context; a waiting request awaits a promise it
+//! made itself, which workerd resumes in that request's context however it was settled. The
+//! queue and the hand-over live in JavaScript (`commit.js`), so that a waiting request holds no
+//! timer or task of the Worker's: an earlier design that kept them in Rust was seen to fail under
+//! sustained load with "Cannot perform I/O on behalf of a different request" (docs/benchmarks.md).
 //!
 //! Outcomes that no statement takes are written by the isolate's *flusher*: the request whose
 //! read ended while none ran stays alive in its `waitUntil`, and every [`LINGER`] writes what is
@@ -24,7 +27,7 @@ use worker::js_sys::{Array, Promise, Reflect};
 use worker::wasm_bindgen::JsValue;
 use worker::wasm_bindgen::prelude::wasm_bindgen;
 use worker::wasm_bindgen_futures::JsFuture;
-use worker::{Delay, Env};
+use worker::{Context, Delay, Env};
 
 use super::audit::{Inserted, prepare, trace, tracing};
 use crate::Error;
@@ -128,14 +131,14 @@ impl Queue {
 /// # Errors
 ///
 /// `audit_unavailable` if D1 refused the statement; the outcomes it carried are queued again.
-pub(super) async fn record(env: &Env, entry: Entry) -> Result<i64, Error> {
+pub(super) async fn record(env: &Env, ctx: &Context, entry: Entry) -> Result<i64, Error> {
     let riders = OUTCOMES.with(|q| q.borrow_mut().take(MAX_ENTRIES - 1));
     let mut batch = Batch::default();
     batch.push(entry);
     for rider in &riders {
         batch.push(rider.entry.clone());
     }
-    let Ok(written) = write_grouped(env, &batch).await else {
+    let Ok(written) = write_grouped(env, ctx, &batch).await else {
         OUTCOMES.with(|q| q.borrow_mut().put_back(riders, false));
         return Err(Error::audit_unavailable());
     };
@@ -151,6 +154,7 @@ pub(super) async fn record(env: &Env, entry: Entry) -> Result<i64, Error> {
 extern "C" {
     #[wasm_bindgen(js_name = writeRows)]
     fn write_rows(
+        ctx: &JsValue,
         db: &JsValue,
         sql: &str,
         rows: &str,
@@ -162,7 +166,7 @@ extern "C" {
 
 /// Writes `batch` in the next statement of the isolate's group commit (`commit.js`) and
 /// accounts for every row of it.
-async fn write_grouped(env: &Env, batch: &Batch) -> Result<Vec<Option<i64>>, ()> {
+async fn write_grouped(env: &Env, ctx: &Context, batch: &Batch) -> Result<Vec<Option<i64>>, ()> {
     let db = env.d1(super::audit::BINDING).map_err(|_| ())?;
     let statement = batch.statement();
     let [SqlValue::Text(rows)] = statement.params.as_slice() else {
@@ -173,6 +177,7 @@ async fn write_grouped(env: &Env, batch: &Batch) -> Result<Vec<Option<i64>>, ()>
         .filter(|e| matches!(e, Entry::Record(_)))
         .count();
     let answer = write_rows(
+        AsRef::<worker::worker_sys::Context>::as_ref(ctx),
         db.as_ref(),
         &statement.sql,
         rows,

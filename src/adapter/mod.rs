@@ -50,7 +50,9 @@ async fn fetch(request: Request, env: Env, ctx: Context) -> worker::Result<Respo
                     record.describe(crate::request::intent(incoming).ok().as_ref(), &[]);
                     record.grant_in_url = !matches!(crate::request::url_grants(incoming), Ok(None));
                 }
-                audit::Trail::new(&env, record).finish(Err(&err)).await;
+                audit::Trail::new(&env, &ctx, record)
+                    .finish(Err(&err))
+                    .await;
             }
             return convert::error_response(&err, &HeaderMap::new());
         }
@@ -59,7 +61,9 @@ async fn fetch(request: Request, env: Env, ctx: Context) -> worker::Result<Respo
     let incoming = match incoming {
         Ok(incoming) => incoming,
         Err(err) => {
-            audit::Trail::new(&env, record).finish(Err(&err)).await;
+            audit::Trail::new(&env, &ctx, record)
+                .finish(Err(&err))
+                .await;
             return convert::error_response(&err, &HeaderMap::new());
         }
     };
@@ -82,7 +86,7 @@ async fn fetch(request: Request, env: Env, ctx: Context) -> worker::Result<Respo
         return health::answer(&env, gatekeeper.health(), head).await;
     }
 
-    let mut trail = audit::Trail::new(&env, record);
+    let mut trail = audit::Trail::new(&env, &ctx, record);
     let reply = serve(&gatekeeper, &incoming, &request, &caller, now, &mut trail).await;
     let mut headers = HeaderMap::new();
     cors(&mut headers);

@@ -1,5 +1,6 @@
 //! Several audit rows written by one statement: a request's new row and the outcomes of earlier
-//! requests that ride with it.
+//! requests that ride with it; the Worker joins the batches of requests that arrive together into
+//! one statement ([`Batch::written_among`]).
 //!
 //! A D1 database runs its writes one at a time, so what bounds how many requests one audit
 //! database can take is the number of statements and transactions, not their size. A [`Batch`]
@@ -96,7 +97,7 @@ pub enum Entry {
     /// A new row. A row inserted with `status` [`super::PENDING_STATUS`] is completed later by
     /// an [`Entry::Outcome`].
     Record(AuditRecord),
-    /// The outcome of the pending row `id`: the columns of [`OUTCOME_COLUMNS`] are set from
+    /// The outcome of the pending row `id`: the columns of `OUTCOME_COLUMNS` are set from
     /// `record`, and `body_relayed` is whether a streamed body was relayed to its end (`None`
     /// when no body was streamed).
     ///

@@ -182,3 +182,15 @@ test('callers that hang up while their rows are written fail no one else', async
   const rows = await stack.sql("SELECT count(*) AS n FROM audit_log WHERE user_agent LIKE 'batch-o-%' AND status = 200");
   assert.equal(rows[0].n, 25);
 });
+
+test('wrangler.toml keeps the runtime behaviour shared statements rely on', async () => {
+  // docs/deploy.md: a promise settled by another request resumes in the request that made it,
+  // for compatibility dates from 2024-10-14, unless a flag turns that off.
+  const { readFileSync } = await import('node:fs');
+  const { ROOT } = await import('../../scripts/lib/stack.mjs');
+  const toml = readFileSync(`${ROOT}/wrangler.toml`, 'utf8');
+  const dates = [...toml.matchAll(/^\s*compatibility_date\s*=\s*"(\d{4}-\d\d-\d\d)"/gm)].map((m) => m[1]);
+  assert.ok(dates.length > 0);
+  for (const date of dates) assert.ok(date >= '2024-10-14', date);
+  assert.doesNotMatch(toml, /no_handle_cross_request_promise_resolution/);
+});
