@@ -2,7 +2,7 @@
 // (bench/js-worker/), both in front of one garage on loopback serving one 1 KiB object.
 // docs/benchmarks.md explains what is measured and why. Run it with bench/run, which builds first.
 //
-//   node bench/run.mjs [--rounds N] [--seconds S] [--warmup S] [--setups a,b] [--trace-requests N] [--out FILE]
+//   node bench/run.mjs [--rounds N] [--seconds S] [--warmup S] [--setups a,b] [--trace-requests N] [--trace-concurrency C,C] [--out FILE]
 
 import { execFile } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -32,6 +32,9 @@ const { values: opts } = parseArgs({
     'stream-mib': { type: 'string', default: '128' },
     // Requests sent in the separate pass that counts D1 statements (0: skip it).
     'trace-requests': { type: 'string', default: '400' },
+    // The trace pass at each of these concurrencies: rows of concurrent reads share statements,
+    // so statements per read depend on how many reads are in flight at once.
+    'trace-concurrency': { type: 'string', default: '4,16' },
     // Distinct grants the timed requests take in turn. More than the signatures a gatekeeper
     // isolate remembers (64), so that every request has its grant's signature checked, as the
     // JS worker does; 1 measures a page that reads with one grant again and again.
@@ -47,6 +50,7 @@ const WARMUP = Number(opts.warmup);
 const SETUPS = ['a', 'b'].filter((s) => opts.setups.split(',').includes(s));
 if (SETUPS.length === 0) throw new Error('--setups: a, b or a,b');
 const TRACE_REQUESTS = Number(opts['trace-requests']);
+const TRACE_CONCURRENCIES = opts['trace-concurrency'].split(',').map(Number);
 const GRANTS = Number(opts.grants);
 if (!(GRANTS >= 1)) throw new Error('--grants: at least 1');
 // Direct S3 serves tens of thousands of requests a second: a fifth of the time is plenty.
@@ -328,8 +332,9 @@ async function startAll(starters, counters) {
 
 /**
  * The separate pass that counts D1 work: every worker started afresh with `AUDIT_TRACE=on`, sent
- * TRACE_REQUESTS reads (4 at a time), and stopped again before the timed rounds. Returns, per setup
- * and worker, the trace lines, statements and transactions counted while those reads were served.
+ * TRACE_REQUESTS reads at each of TRACE_CONCURRENCIES, and stopped again before the timed rounds.
+ * Returns, per setup, worker and concurrency, the trace lines, statements and transactions counted
+ * while those reads were served.
  */
 async function countD1(starters) {
   log(`D1 trace pass: ${TRACE_REQUESTS} reads per worker with AUDIT_TRACE=on`);
@@ -342,21 +347,23 @@ async function countD1(starters) {
       for (const worker of ['gatekeeper', 'js']) {
         const target = targets[setup][worker];
         const counter = counters[setup][worker];
-        const before = counter.snapshot();
-        const r = await load(target.url, { authorization: `Bearer ${await target.grant()}`, 'cf-connecting-ip': CALLER_IP }, { concurrency: 4, requests: TRACE_REQUESTS });
-        // Work in `waitUntil` lands after the replies, and the runtime's output is piped: wait
-        // until the count has not moved for a second (at most ten).
-        for (let i = 0, last = -1; i < 10 && counter.counts.lines !== last; i++) {
-          last = counter.counts.lines;
-          await new Promise((res) => setTimeout(res, 1000));
+        for (const c of TRACE_CONCURRENCIES) {
+          const before = counter.snapshot();
+          const r = await load(target.url, { authorization: `Bearer ${await target.grant()}`, 'cf-connecting-ip': CALLER_IP }, { concurrency: c, requests: TRACE_REQUESTS });
+          // Work in `waitUntil` lands after the replies, and the runtime's output is piped: wait
+          // until the count has not moved for a second (at most ten).
+          for (let i = 0, last = -1; i < 10 && counter.counts.lines !== last; i++) {
+            last = counter.counts.lines;
+            await new Promise((res) => setTimeout(res, 1000));
+          }
+          const after = counter.snapshot();
+          ((counts[setup] ??= {})[worker] ??= {})[c] = {
+            served: r.ok + r.failed,
+            failed: r.failed,
+            ...Object.fromEntries(['lines', 'statements', 'transactions'].map((k) => [k, after[k] - before[k]])),
+          };
+          log(`trace (${setup}) ${worker} c=${c}: ${JSON.stringify(counts[setup][worker][c])}`);
         }
-        const after = counter.snapshot();
-        (counts[setup] ??= {})[worker] = {
-          served: r.ok + r.failed,
-          failed: r.failed,
-          ...Object.fromEntries(['lines', 'statements', 'transactions'].map((k) => [k, after[k] - before[k]])),
-        };
-        log(`trace (${setup}) ${worker}: ${JSON.stringify(counts[setup][worker])}`);
       }
     }
     return counts;
@@ -481,16 +488,18 @@ function format(results, d1, trace, totalSeconds, stream) {
   }
   if (trace) {
     lines.push('');
-    lines.push(`D1 work per request, from the workers' own trace (\`AUDIT_TRACE=on\`: one \`s3gk-d1\` line per D1 call), in a separate pass of ${TRACE_REQUESTS} reads per worker, 4 at a time, not timed:`);
+    lines.push(`D1 work per request, from the workers' own trace (\`AUDIT_TRACE=on\`: one \`s3gk-d1\` line per D1 call), in a separate pass of ${TRACE_REQUESTS} reads per worker at each concurrency, not timed:`);
     lines.push('');
-    lines.push('| setup | worker | requests | D1 statements / request | D1 transactions / request |');
-    lines.push('| --- | --- | ---: | ---: | ---: |');
+    lines.push('| setup | worker | concurrency | requests | D1 statements / request | D1 transactions / request |');
+    lines.push('| --- | --- | ---: | ---: | ---: | ---: |');
     for (const setup of SETUPS) {
       for (const worker of ['gatekeeper', 'js']) {
-        const t = trace[setup][worker];
-        // No line at all means the worker does not report its D1 calls, not that it made none.
-        const per = (n) => (t.lines === 0 ? 'not reported' : f(n / t.served, 3));
-        lines.push(`| ${setupName[setup]} | ${workerName(worker)} | ${t.served} | ${per(t.statements)} | ${per(t.transactions)} |`);
+        for (const c of TRACE_CONCURRENCIES) {
+          const t = trace[setup][worker][c];
+          // No line at all means the worker does not report its D1 calls, not that it made none.
+          const per = (n) => (t.lines === 0 ? 'not reported' : f(n / t.served, 3));
+          lines.push(`| ${setupName[setup]} | ${workerName(worker)} | ${c} | ${t.served} | ${per(t.statements)} | ${per(t.transactions)} |`);
+        }
       }
     }
   }

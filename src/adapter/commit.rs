@@ -10,10 +10,9 @@
 //!
 //! Only plain data crosses from one request to another. Each statement is made, and awaited, by
 //! a request whose rows it carries, in its own context; a waiting request awaits a promise it
-//! made itself, which workerd resumes in that request's context however it was settled. The
-//! queue and the hand-over live in JavaScript (`commit.js`), so that a waiting request holds no
-//! timer or task of the Worker's: an earlier design that kept them in Rust was seen to fail under
-//! sustained load with "Cannot perform I/O on behalf of a different request" (docs/benchmarks.md).
+//! made itself, and workerd resumes it in its own context. The queue and the hand-over live in
+//! JavaScript (`commit.js`, which says what workerd requires of them), so that a waiting request
+//! holds no timer or task of the Worker's.
 //!
 //! Outcomes that no statement takes are written by the isolate's *flusher*: the request whose
 //! read ended while none ran stays alive in its `waitUntil`, and every [`LINGER`] writes what is
