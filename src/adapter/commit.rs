@@ -171,17 +171,13 @@ async fn write_grouped(env: &Env, ctx: &Context, batch: &Batch) -> Result<Vec<Op
     let [SqlValue::Text(rows)] = statement.params.as_slice() else {
         return Err(());
     };
-    let records = batch
-        .entries()
-        .filter(|e| matches!(e, Entry::Record(_)))
-        .count();
     let answer = write_rows(
         AsRef::<worker::worker_sys::Context>::as_ref(ctx),
         db.as_ref(),
         &statement.sql,
         rows,
         batch.len(),
-        records,
+        batch.records(),
         tracing(env),
     );
     let answer = match JsFuture::from(answer).await {

@@ -285,8 +285,8 @@ impl Batch {
             .collect())
     }
 
-    /// The number of new rows.
-    fn records(&self) -> usize {
+    /// The number of new rows ([`Entry::Record`]s).
+    pub fn records(&self) -> usize {
         self.entries
             .iter()
             .filter(|e| matches!(e, Entry::Record(_)))
@@ -588,6 +588,40 @@ mod tests {
             );
         }
         assert!(sql.ends_with("RETURNING id"));
+    }
+
+    #[test]
+    fn a_batch_among_others_takes_its_own_new_ids_and_knows_its_outcomes() {
+        let mut batch = Batch::default();
+        batch.push(Entry::Record(record("allowed", 0)));
+        batch.push(Entry::Outcome {
+            id: 4,
+            record: record("allowed", 200),
+            body_relayed: Some(true),
+        });
+        batch.push(Entry::Outcome {
+            id: 5,
+            record: record("allowed", 200),
+            body_relayed: None,
+        });
+        // The statement carried three requests' rows: new ids 20, 21, 22 in their order (this
+        // batch's is the second), and completed rows 4 (this batch's) and 2 (another's).
+        let returned = [22, 2, 20, 4, 21];
+        assert_eq!(
+            batch.written_among(&returned, 1, 3).unwrap(),
+            vec![Some(21), Some(4), None]
+        );
+        // Fewer new ids than the statement inserted.
+        assert!(batch.written_among(&[20, 4], 1, 3).is_err());
+        // A batch cannot start past the statement's new rows.
+        assert!(batch.written_among(&returned, 3, 3).is_err());
+        // An outcome's row among the new ids: the ids cannot be told apart.
+        assert!(batch.written_among(&[4, 5, 6], 0, 3).is_err());
+        // Alone, it is `written`.
+        assert_eq!(
+            batch.written(&[30, 4]).unwrap(),
+            batch.written_among(&[30, 4], 0, 1).unwrap()
+        );
     }
 
     #[test]
