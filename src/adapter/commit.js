@@ -68,7 +68,7 @@ export async function writeRows(ctx, db, sql, rows, entries, records, trace) {
       continue;
     }
     if (batch === null && now - inFlight >= STALE_MS && waiting.includes(part)) {
-      send(take());
+      send(take(part));
       continue;
     }
     if (now - started >= WAIT_MS) {
@@ -103,8 +103,10 @@ function wake(part) {
   if (part.wake !== null) part.wake();
 }
 
-/** The waiting parts the next statement takes: as many as fit in MAX_ROWS, at least one. */
-function take() {
+/** The waiting parts the next statement takes: `first` (if given, so that a request sends only a
+ * statement that carries its own rows), then as many as fit in MAX_ROWS, in arrival order. */
+function take(first) {
+  if (first !== undefined) waiting.unshift(...waiting.splice(waiting.indexOf(first), 1));
   let rows = 0;
   let n = 0;
   while (n < waiting.length && (n === 0 || rows + waiting[n].entries <= MAX_ROWS)) {

@@ -590,20 +590,21 @@ mod tests {
         assert!(sql.ends_with("RETURNING id"));
     }
 
+    /// The outcome of the allowed read whose pending row is `id`.
+    fn outcome(id: i64, body_relayed: Option<bool>) -> Entry {
+        Entry::Outcome {
+            id,
+            record: record("allowed", 200),
+            body_relayed,
+        }
+    }
+
     #[test]
     fn a_batch_among_others_takes_its_own_new_ids_and_knows_its_outcomes() {
         let mut batch = Batch::default();
         batch.push(Entry::Record(record("allowed", 0)));
-        batch.push(Entry::Outcome {
-            id: 4,
-            record: record("allowed", 200),
-            body_relayed: Some(true),
-        });
-        batch.push(Entry::Outcome {
-            id: 5,
-            record: record("allowed", 200),
-            body_relayed: None,
-        });
+        batch.push(outcome(4, Some(true)));
+        batch.push(outcome(5, None));
         // The statement carried three requests' rows: new ids 20, 21, 22 in their order (this
         // batch's is the second), and completed rows 4 (this batch's) and 2 (another's).
         let returned = [22, 2, 20, 4, 21];
@@ -628,17 +629,9 @@ mod tests {
     fn new_ids_follow_the_batch_order_whatever_order_they_come_back_in() {
         let mut batch = Batch::default();
         batch.push(Entry::Record(record("allowed", 0)));
-        batch.push(Entry::Outcome {
-            id: 5,
-            record: record("allowed", 200),
-            body_relayed: None,
-        });
+        batch.push(outcome(5, None));
         batch.push(Entry::Record(record("bad_grant", 401)));
-        batch.push(Entry::Outcome {
-            id: 6,
-            record: record("allowed", 200),
-            body_relayed: None,
-        });
+        batch.push(outcome(6, None));
         // Row 6 was no longer pending: it is not returned.
         assert_eq!(
             batch.written(&[11, 5, 10]).unwrap(),
