@@ -44,8 +44,8 @@ let waiting = [];
  * within WAIT_MS.
  */
 export async function writeRows(ctx, db, sql, rows, entries, records, trace) {
-  const part = { rows, entries, records, batch: null, answer: null, answeredBy: null, wake: null };
-  const send = (batch) => sendBatch(ctx, db, sql, batch, part, trace);
+  const part = { rows, entries, records, batch: null, answer: null, wake: null };
+  const send = (batch) => sendBatch(ctx, db, sql, batch, trace);
   if (inFlight === 0) {
     send({ parts: [part], sent: false });
   } else {
@@ -54,10 +54,10 @@ export async function writeRows(ctx, db, sql, rows, entries, records, trace) {
   const started = Date.now();
   for (;;) {
     if (part.answer !== null) {
-      // An answer another request recorded is taken up in a turn of this request's own: the
-      // Worker's Rust futures share one task queue, and a task woken while another request's
-      // settlements are being run could be polled in that request's context.
-      if (part.answeredBy !== part) await new Promise((resolve) => setTimeout(resolve, 0));
+      // No turn of its own is needed to take up an answer another request recorded: workerd runs
+      // a settlement made from another request as an event of the waiting request's own (it
+      // queues the reactions on that request's context and drains them inside it), and the
+      // Worker's Rust tasks are polled from a microtask queued in the context that woke them.
       if (part.answer.error !== undefined) throw part.answer.error;
       return part.answer;
     }
@@ -120,7 +120,7 @@ function take(first) {
 }
 
 /** Sends one statement for `batch`, answers each of its parts, and hands the next one on. */
-function sendBatch(ctx, db, sql, batch, sender, trace) {
+function sendBatch(ctx, db, sql, batch, trace) {
   batch.sent = true;
   inFlight = Date.now();
   const { parts } = batch;
@@ -144,7 +144,6 @@ function sendBatch(ctx, db, sql, batch, sender, trace) {
     } catch (error) {
       for (const p of parts) p.answer = { error };
     }
-    for (const p of parts) p.answeredBy = sender;
     for (const p of parts) wake(p);
     handOn();
     sending.resolve();
