@@ -54,10 +54,11 @@ export async function writeRows(ctx, db, sql, rows, entries, records, trace) {
   const started = Date.now();
   for (;;) {
     if (part.answer !== null) {
-      // No turn of its own is needed to take up an answer another request recorded: workerd runs
-      // a settlement made from another request as an event of the waiting request's own (it
-      // queues the reactions on that request's context and drains them inside it), and the
-      // Worker's Rust tasks are polled from a microtask queued in the context that woke them.
+      // Taken up at once, even when another request recorded it: workerd runs a settlement made
+      // from another request as an event of the waiting request's own (it queues the reactions
+      // on that request's context and drains them inside it), and the Worker's Rust tasks are
+      // polled from a microtask queued in the context that woke them, so this request resumes
+      // in its own context (docs/benchmarks.md, group commit).
       if (part.answer.error !== undefined) throw part.answer.error;
       return part.answer;
     }
