@@ -35,14 +35,54 @@ const targetDir = process.env.CARGO_TARGET_DIR ?? join(env.CACHE, 'target');
 export const CLI = join(targetDir, 'debug', 'gatekeeper');
 const WRANGLER = join(ROOT, 'node_modules', '.bin', 'wrangler');
 
-/** A free TCP port on loopback. */
+/**
+ * A free TCP port on loopback, for a service started afterwards to listen on.
+ *
+ * The port is free when chosen but bound later, by another process. A port the kernel picks for
+ * `listen(0)` comes from the range it also gives outgoing connections, so under load (the tests
+ * and benchmarks make thousands of connections) one of them could take it in between, and the
+ * service would fail with "Address already in use". So, where the kernel says what that range
+ * is (Linux), the port is drawn from below it, where no outgoing connection ever lands; and no
+ * port is handed out twice by one process.
+ */
 export async function freePort() {
-  return new Promise((resolve, reject) => {
+  const below = outgoingPorts()?.[0];
+  if (below !== undefined && below > LISTEN_FLOOR + 1000) {
+    for (let attempt = 0; attempt < 200; attempt++) {
+      const port = LISTEN_FLOOR + Math.floor(Math.random() * (below - LISTEN_FLOOR));
+      if (!handedOut.has(port) && (await listenable(port))) {
+        handedOut.add(port);
+        return port;
+      }
+    }
+  }
+  const port = await listenable(0);
+  if (port === false) throw new Error('no port on loopback could be listened on');
+  return port;
+}
+
+/** The lowest port `freePort` draws from: above the well-known and most registered services. */
+const LISTEN_FLOOR = 20000;
+const handedOut = new Set();
+
+/** The range of local ports the kernel gives outgoing connections, or undefined if unknown. */
+function outgoingPorts() {
+  try {
+    const range = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    return range.length === 2 && range.every(Number.isInteger) ? range : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Listens on `port` of loopback (0: any) and closes again: the port it got, or false. */
+function listenable(port) {
+  return new Promise((resolve) => {
     const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => {
+      const got = server.address().port;
+      server.close(() => resolve(got));
     });
   });
 }
