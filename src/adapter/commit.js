@@ -13,17 +13,18 @@
 // whose rows it carries, from its own context, and kept alive by that request's `waitUntil`, so
 // a caller who hangs up does not cancel the statement that carries the rows of others.
 //
-// The next statement is handed to the first request whose rows it carries. A request that is
-// gone never sends it, so every waiting request also looks again every HANDOVER_MS: a statement
-// handed on but not sent by then, or rows left waiting behind a statement in flight for
-// STALE_MS, are sent by the request that finds them. A request waits WAIT_MS at most, then fails
-// closed.
+// When a statement ends, the first waiting request is woken to send the next one, which takes
+// every row waiting when it is sent (those that arrived while it was being woken too), its own
+// first. A request that is gone never sends it, so every waiting request also looks again every
+// HANDOVER_MS: rows handed on but not sent by then, or left waiting behind a statement in flight
+// for STALE_MS, are sent by the request that finds them. A request waits WAIT_MS at most, then
+// fails closed.
 
 /** The most rows in one statement (`MAX_ENTRIES` of src/audit/batch.rs). */
 const MAX_ROWS = 64;
 /** How long a request waits for a statement that carries its rows before it fails closed. */
 const WAIT_MS = 5000;
-/** How long a statement handed on may wait to be sent before another of its requests sends it. */
+/** How long the request woken to send the next statement may take before another sends it. */
 const HANDOVER_MS = 500;
 /** A statement in flight this long is taken as lost: the rows waiting behind it are sent. */
 const STALE_MS = 2000;
@@ -32,6 +33,8 @@ const STALE_MS = 2000;
 let inFlight = 0;
 /** The parts (one request's rows each) waiting for the next statement, in arrival order. */
 let waiting = [];
+/** The part woken to send the next statement, while it is being woken; else null. */
+let handedTo = null;
 
 /**
  * Writes `rows` (a JSON array of this request's rows, `records` of them new, `entries` in all)
@@ -44,10 +47,10 @@ let waiting = [];
  * within WAIT_MS.
  */
 export async function writeRows(ctx, db, sql, rows, entries, records, trace) {
-  const part = { rows, entries, records, batch: null, answer: null, wake: null };
-  const send = (batch) => sendBatch(ctx, db, sql, batch, trace);
+  const part = { rows, entries, records, answer: null, wake: null };
+  const send = (parts) => sendBatch(ctx, db, sql, parts, trace);
   if (inFlight === 0) {
-    send({ parts: [part], sent: false });
+    send([part]);
   } else {
     waiting.push(part);
   }
@@ -63,14 +66,12 @@ export async function writeRows(ctx, db, sql, rows, entries, records, trace) {
       return part.answer;
     }
     const now = Date.now();
-    const batch = part.batch;
-    if (batch !== null && !batch.sent && (batch.parts[0] === part || now - batch.handed >= HANDOVER_MS)) {
-      send(batch);
-      continue;
-    }
-    if (batch === null && now - inFlight >= STALE_MS && waiting.includes(part)) {
-      send(take(part));
-      continue;
+    if (waiting.includes(part)) {
+      const due = handedTo === null ? now - inFlight >= STALE_MS : handedTo === part || now - inFlight >= HANDOVER_MS;
+      if (due) {
+        send(take(part));
+        continue;
+      }
     }
     if (now - started >= WAIT_MS) {
       const at = waiting.indexOf(part);
@@ -104,27 +105,23 @@ function wake(part) {
   if (part.wake !== null) part.wake();
 }
 
-/** The waiting parts the next statement takes: `first` (if given, so that a request sends only a
- * statement that carries its own rows), then as many as fit in MAX_ROWS, in arrival order. */
+/** The waiting parts the next statement takes: `first` (so that a request sends only a statement
+ * that carries its own rows), then as many as fit in MAX_ROWS, in arrival order. */
 function take(first) {
-  if (first !== undefined) waiting.unshift(...waiting.splice(waiting.indexOf(first), 1));
+  waiting.unshift(...waiting.splice(waiting.indexOf(first), 1));
   let rows = 0;
   let n = 0;
   while (n < waiting.length && (n === 0 || rows + waiting[n].entries <= MAX_ROWS)) {
     rows += waiting[n].entries;
     n += 1;
   }
-  const parts = waiting.splice(0, n);
-  const batch = { parts, sent: false, handed: Date.now() };
-  for (const p of parts) p.batch = batch;
-  return batch;
+  return waiting.splice(0, n);
 }
 
-/** Sends one statement for `batch`, answers each of its parts, and hands the next one on. */
-function sendBatch(ctx, db, sql, batch, trace) {
-  batch.sent = true;
+/** Sends one statement for `parts`, answers each of them, and hands the next one on. */
+function sendBatch(ctx, db, sql, parts, trace) {
+  handedTo = null;
   inFlight = Date.now();
-  const { parts } = batch;
   const json = parts.length === 1 ? parts[0].rows : `[${parts.map((p) => p.rows.slice(1, -1)).join(',')}]`;
   const records = parts.reduce((n, p) => n + p.records, 0);
   // The sending request stays alive until its statement is answered and handed on, even if its
@@ -151,13 +148,14 @@ function sendBatch(ctx, db, sql, batch, trace) {
   })();
 }
 
-/** Hands the rows that waited during a statement to the first of their requests to send. */
+/** Wakes the first request whose rows wait to send the next statement, if any waits. */
 function handOn() {
   if (waiting.length === 0) {
+    handedTo = null;
     inFlight = 0;
     return;
   }
   inFlight = Date.now();
-  const batch = take();
-  wake(batch.parts[0]);
+  handedTo = waiting[0];
+  wake(handedTo);
 }
