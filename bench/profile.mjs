@@ -9,8 +9,11 @@
 // V8, the runtime; JIT-compiled JavaScript and wasm show as unknown addresses) and prints the
 // share of the samples by group; `--v8` runs V8's CPU profiler over the inspector on the worker's
 // isolate (JavaScript and wasm functions by name; the D1 database runs in another isolate and
-// is not in it) and prints the functions with the most self time; with `--save FILE` it also
-// writes each profile to FILE.<port>.cpuprofile (Chrome DevTools' format) for a closer look.
+// is not in it) and prints the functions with the most self time, and an estimate of the
+// isolate's own time per request (about what the Workers platform counts as the Worker's CPU
+// time: local D1's database work, which the process's CPU includes, runs elsewhere in
+// production); with `--save FILE` it also writes each profile to FILE.<port>.cpuprofile (Chrome
+// DevTools' format) for a closer look.
 
 import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -78,6 +81,9 @@ async function perfProfile(pid, during) {
   return { result, groups: [...groups].sort((a, b) => b[1] - a[1]), symbols: symbols.slice(0, TOP) };
 }
 
+/** V8's sampling interval, µs. */
+const INTERVAL_US = 250;
+
 async function v8Profile(inspectorPort, during) {
   const targets = await (await fetch(`http://127.0.0.1:${inspectorPort}/json`)).json();
   const target = targets.find((t) => t.id === opts.isolate);
@@ -92,7 +98,7 @@ async function v8Profile(inspectorPort, during) {
   });
   const send = (method, params = {}) => new Promise((r) => { const n = ++id; pending.set(n, r); ws.send(JSON.stringify({ id: n, method, params })); });
   await send('Profiler.enable');
-  await send('Profiler.setSamplingInterval', { interval: 250 });
+  await send('Profiler.setSamplingInterval', { interval: INTERVAL_US });
   await send('Profiler.start');
   const result = await during();
   const { result: { profile } } = await send('Profiler.stop');
@@ -115,8 +121,18 @@ async function v8Profile(inspectorPort, during) {
       : f.url ? 'worker JavaScript (glue or bundle)' : ['(idle)', '(program)', '(garbage collector)'].includes(f.functionName) ? f.functionName : 'runtime APIs (native)';
     kinds.set(kind, (kinds.get(kind) ?? 0) + n);
   }
+  // The isolate's own time, estimated as its samples times the sampling interval: V8 records a
+  // sample only while the isolate is in use (a few thousand a second, not one per INTERVAL_US of
+  // wall time). `(idle)` is the isolate entered
+  // but waiting; `(program)` is native work with no JavaScript of this isolate on the stack
+  // (event dispatch, microtask checkpoints), counted apart as it is not the Worker's code.
+  const spent = { idle: 0, program: 0, busy: 0 };
+  for (const nodeId of profile.samples) {
+    const name = byId.get(nodeId).callFrame.functionName;
+    spent[name === '(idle)' ? 'idle' : name === '(program)' ? 'program' : 'busy'] += INTERVAL_US;
+  }
   return {
-    result, total,
+    result, total, spent,
     kinds: [...kinds].sort((a, b) => b[1] - a[1]).map(([k, c]) => [(100 * c) / total, k]),
     top: [...self].sort((a, b) => b[1] - a[1]).slice(0, TOP).map(([n, c]) => [(100 * c) / total, n]),
   };
@@ -159,8 +175,10 @@ try {
       for (const [pct, dso, sym] of symbols) console.log(`    ${pct.toFixed(2).padStart(6)}%  ${dso}  ${sym.slice(0, 110)}`);
     }
     if (opts.v8) {
-      const { result, total, kinds, top } = await v8Profile(inspectorPort, timed);
+      const { result, total, spent, kinds, top } = await v8Profile(inspectorPort, timed);
+      const served = result.ok + result.failed;
       console.log(`v8: ${result.ok} ok, ${result.failed} failed, ${(result.ok / SECONDS).toFixed(0)} req/s, ${result.cpu.toFixed(3)} ms CPU/request, ${total} samples`);
+      console.log(`isolate: about ${(spent.busy / served).toFixed(0)} µs per request in its JavaScript, wasm and the runtime's APIs, ${(spent.program / served).toFixed(0)} µs "(program)"`);
       for (const [pct, kind] of kinds) console.log(`  ${pct.toFixed(1).padStart(5)}%  ${kind}`);
       for (const [pct, name] of top) console.log(`    ${pct.toFixed(2).padStart(6)}%  ${name.slice(0, 120)}`);
     }
