@@ -1,5 +1,5 @@
-// The load client, the CPU meter and the worker harness that bench/run.mjs, bench/compare.mjs
-// and bench/profile.mjs share.
+// The load client, the CPU meter, the isolate's profiler and the worker harness that
+// bench/run.mjs, bench/compare.mjs and bench/profile.mjs share.
 
 import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -56,6 +56,62 @@ export function cpuMs(pid) {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) * TICK_MS; // fields 14 and 15 of stat(5)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The worker's own time: V8's sampling profiler on its isolate, over the runtime's inspector.
+
+/** V8's sampling interval, µs. */
+export const INTERVAL_US = 250;
+
+/**
+ * Runs V8's sampling profiler on the isolate `isolate` (Miniflare names the user's worker
+ * `core:user:`) of the workerd whose inspector listens on `inspectorPort`, while `during()` runs.
+ * Returns what `during` returned and the profile (Chrome DevTools' format).
+ */
+export async function profiled(inspectorPort, isolate, during) {
+  const { default: WebSocket } = await import('ws');
+  const targets = await (await fetch(`http://127.0.0.1:${inspectorPort}/json`)).json();
+  const target = targets.find((t) => t.id === isolate);
+  if (!target) throw new Error(`no isolate ${isolate} among ${targets.map((t) => t.id).join(', ')}`);
+  const ws = new WebSocket(target.webSocketDebuggerUrl);
+  await new Promise((r, j) => { ws.once('open', r); ws.once('error', j); });
+  let id = 0;
+  const pending = new Map();
+  ws.on('message', (data) => {
+    const msg = JSON.parse(data);
+    if (msg.id && pending.has(msg.id)) { pending.get(msg.id)(msg); pending.delete(msg.id); }
+  });
+  const send = (method, params = {}) => new Promise((r) => { const n = ++id; pending.set(n, r); ws.send(JSON.stringify({ id: n, method, params })); });
+  try {
+    await send('Profiler.enable');
+    await send('Profiler.setSamplingInterval', { interval: INTERVAL_US });
+    await send('Profiler.start');
+    const result = await during();
+    const { result: { profile } } = await send('Profiler.stop');
+    return { result, profile };
+  } finally {
+    ws.close();
+  }
+}
+
+/**
+ * The isolate's own time in `profile`, in µs, estimated as its samples times the sampling
+ * interval: V8 records a sample only while the isolate is in use (a few thousand a second, not one
+ * per INTERVAL_US of wall time). `busy` is the worker's JavaScript, wasm, the runtime's APIs it
+ * calls and the isolate's garbage collection; `(program)`, native work with no JavaScript of the
+ * isolate on the stack (event dispatch, microtask checkpoints), and `(idle)` are apart. This is
+ * about what the Workers platform counts as the Worker's CPU time; the workerd process's CPU also
+ * has the other isolates (Miniflare's entry worker, local D1's database), which it does not.
+ */
+export function isolateTime(profile) {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n.callFrame.functionName]));
+  const spent = { busy: 0, program: 0, idle: 0 };
+  for (const nodeId of profile.samples) {
+    const name = byId.get(nodeId);
+    spent[name === '(idle)' ? 'idle' : name === '(program)' ? 'program' : 'busy'] += INTERVAL_US;
+  }
+  return spent;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -22,10 +22,9 @@ import { dirname, join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 
 process.env.CLOUDFLARE_CF_FETCH_ENABLED = 'false';
-const { default: WebSocket } = await import('ws');
 const { ROOT, LOCAL, freePort, garageSettings } = await import('../scripts/lib/stack.mjs');
 const run = promisify(execFile);
-const { load, cpuMs, buildWorker, gatekeeperBindings, startBench, startWorker } = await import('./load.mjs');
+const { load, cpuMs, buildWorker, gatekeeperBindings, isolateTime, profiled, startBench, startWorker } = await import('./load.mjs');
 
 const { values: opts, positionals } = parseArgs({
   allowPositionals: true,
@@ -81,28 +80,8 @@ async function perfProfile(pid, during) {
   return { result, groups: [...groups].sort((a, b) => b[1] - a[1]), symbols: symbols.slice(0, TOP) };
 }
 
-/** V8's sampling interval, µs. */
-const INTERVAL_US = 250;
-
 async function v8Profile(inspectorPort, during) {
-  const targets = await (await fetch(`http://127.0.0.1:${inspectorPort}/json`)).json();
-  const target = targets.find((t) => t.id === opts.isolate);
-  if (!target) throw new Error(`no isolate ${opts.isolate} among ${targets.map((t) => t.id).join(', ')}`);
-  const ws = new WebSocket(target.webSocketDebuggerUrl);
-  await new Promise((r, j) => { ws.once('open', r); ws.once('error', j); });
-  let id = 0;
-  const pending = new Map();
-  ws.on('message', (data) => {
-    const msg = JSON.parse(data);
-    if (msg.id && pending.has(msg.id)) { pending.get(msg.id)(msg); pending.delete(msg.id); }
-  });
-  const send = (method, params = {}) => new Promise((r) => { const n = ++id; pending.set(n, r); ws.send(JSON.stringify({ id: n, method, params })); });
-  await send('Profiler.enable');
-  await send('Profiler.setSamplingInterval', { interval: INTERVAL_US });
-  await send('Profiler.start');
-  const result = await during();
-  const { result: { profile } } = await send('Profiler.stop');
-  ws.close();
+  const { result, profile } = await profiled(inspectorPort, opts.isolate, during);
   if (opts.save) (await import('node:fs')).writeFileSync(`${opts.save}.${inspectorPort}.cpuprofile`, JSON.stringify(profile));
   const self = new Map();
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
@@ -121,18 +100,8 @@ async function v8Profile(inspectorPort, during) {
       : f.url ? 'worker JavaScript (glue or bundle)' : ['(idle)', '(program)', '(garbage collector)'].includes(f.functionName) ? f.functionName : 'runtime APIs (native)';
     kinds.set(kind, (kinds.get(kind) ?? 0) + n);
   }
-  // The isolate's own time, estimated as its samples times the sampling interval: V8 records a
-  // sample only while the isolate is in use (a few thousand a second, not one per INTERVAL_US of
-  // wall time). `(idle)` is the isolate entered
-  // but waiting; `(program)` is native work with no JavaScript of this isolate on the stack
-  // (event dispatch, microtask checkpoints), counted apart as it is not the Worker's code.
-  const spent = { idle: 0, program: 0, busy: 0 };
-  for (const nodeId of profile.samples) {
-    const name = byId.get(nodeId).callFrame.functionName;
-    spent[name === '(idle)' ? 'idle' : name === '(program)' ? 'program' : 'busy'] += INTERVAL_US;
-  }
   return {
-    result, total, spent,
+    result, total, spent: isolateTime(profile),
     kinds: [...kinds].sort((a, b) => b[1] - a[1]).map(([k, c]) => [(100 * c) / total, k]),
     top: [...self].sort((a, b) => b[1] - a[1]).slice(0, TOP).map(([n, c]) => [(100 * c) / total, n]),
   };

@@ -2,7 +2,8 @@
 // (bench/js-worker/), both in front of one garage on loopback serving one 1 KiB object.
 // docs/benchmarks.md explains what is measured and why. Run it with bench/run, which builds first.
 //
-//   node bench/run.mjs [--rounds N] [--seconds S] [--warmup S] [--setups a,b] [--trace-requests N] [--trace-concurrency C,C] [--out FILE]
+//   node bench/run.mjs [--rounds N] [--seconds S] [--warmup S] [--setups a,b] [--trace-requests N] [--trace-concurrency C,C]
+//                      [--isolate-concurrency C,C] [--isolate-rounds N] [--isolate-seconds S] [--out FILE]
 
 import { execFile } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -17,7 +18,7 @@ process.env.CLOUDFLARE_CF_FETCH_ENABLED = 'false';
 const { AwsClient } = await import('aws4fetch');
 const stack = await import('../scripts/lib/stack.mjs');
 const { streaming } = await import('./stream.mjs');
-const { load, cpuMs } = await import('./load.mjs');
+const { load, cpuMs, isolateTime, profiled } = await import('./load.mjs');
 const { ROOT, LOCAL, CLI, freePort, keygen, mintGrant, startGarage, garageSettings, startMiniflare, startStack, start, stopProcess, waitFor, statements } = stack;
 const run = promisify(execFile);
 
@@ -35,6 +36,11 @@ const { values: opts } = parseArgs({
     // The trace pass at each of these concurrencies: rows of concurrent reads share statements,
     // so statements per read depend on how many reads are in flight at once.
     'trace-concurrency': { type: 'string', default: '4,16' },
+    // The pass that profiles each worker's isolate in setup (a), for the Worker's own time, at
+    // each of these concurrencies (empty: skip it), in this many rounds of this many seconds.
+    'isolate-concurrency': { type: 'string', default: '1,4,16,32' },
+    'isolate-rounds': { type: 'string', default: '2' },
+    'isolate-seconds': { type: 'string', default: '5' },
     // Distinct grants the timed requests take in turn. More than the signatures a gatekeeper
     // isolate remembers (64), so that every request has its grant's signature checked, as the
     // JS worker does; 1 measures a page that reads with one grant again and again.
@@ -51,6 +57,9 @@ const SETUPS = ['a', 'b'].filter((s) => opts.setups.split(',').includes(s));
 if (SETUPS.length === 0) throw new Error('--setups: a, b or a,b');
 const TRACE_REQUESTS = Number(opts['trace-requests']);
 const TRACE_CONCURRENCIES = opts['trace-concurrency'].split(',').map(Number);
+const ISOLATE_CONCURRENCIES = opts['isolate-concurrency'].split(',').filter(Boolean).map(Number);
+const ISOLATE_ROUNDS = Number(opts['isolate-rounds']);
+const ISOLATE_SECONDS = Number(opts['isolate-seconds']);
 const GRANTS = Number(opts.grants);
 if (!(GRANTS >= 1)) throw new Error('--grants: at least 1');
 // Direct S3 serves tens of thousands of requests a second: a fifth of the time is plenty.
@@ -175,8 +184,10 @@ async function applyMigrations(db) {
 async function jsMiniflare(garage, key, counter) {
   const { Miniflare } = await import('miniflare');
   const scriptPath = await bundleJsWorker();
+  const inspectorPort = await freePort();
   const mf = new Miniflare({
     ...traceStdio(counter),
+    inspectorPort,
     modules: true,
     scriptPath,
     modulesRoot: dirname(scriptPath),
@@ -196,12 +207,14 @@ async function jsMiniflare(garage, key, counter) {
     grant: (sub) => mintGrant(key.file, { object: OBJECT, ttl: 900, sub }),
     origin: url.origin,
     grantFor: (object) => mintGrant(key.file, { object, ttl: 900 }),
+    inspectorPort,
   };
 }
 
 /** (a) the gatekeeper in Miniflare, with the repository's own harness. */
 async function gkMiniflare(garage, counter) {
-  const gk = await startMiniflare({ vars: { ...garageSettings(garage), ...traceVar(counter) }, options: traceStdio(counter) });
+  const inspectorPort = await freePort();
+  const gk = await startMiniflare({ vars: { ...garageSettings(garage), ...traceVar(counter) }, options: { ...traceStdio(counter), inspectorPort } });
   cleanups.push(() => gk.stop());
   const url = await gk.mf.ready;
   return {
@@ -211,6 +224,7 @@ async function gkMiniflare(garage, counter) {
     grant: (sub) => gk.grant({ object: OBJECT, ttl: 900, sub }),
     origin: url.origin,
     grantFor: (object) => gk.grant({ object, ttl: 900 }),
+    inspectorPort,
   };
 }
 
@@ -373,6 +387,33 @@ async function countD1(starters) {
   }
 }
 
+/**
+ * The Worker's own time: each worker's isolate in setup (a) profiled by V8 while it serves reads
+ * at each of ISOLATE_CONCURRENCIES, ISOLATE_ROUNDS rounds, the first worker alternating. Returns,
+ * per worker and concurrency, each round's µs per request (`busy`, `program`) and failures.
+ */
+async function isolatePass(workers) {
+  log(`isolate pass: V8's profiler on each worker's isolate, c=${ISOLATE_CONCURRENCIES.join(',')}`);
+  const spent = {};
+  for (let round = 1; round <= ISOLATE_ROUNDS; round++) {
+    const order = round % 2 ? ['gatekeeper', 'js'] : ['js', 'gatekeeper'];
+    for (const c of ISOLATE_CONCURRENCIES) {
+      for (const worker of order) {
+        const target = workers[worker];
+        const headers = await grantPool(target);
+        if (WARMUP > 0) await load(target.url, headers, { concurrency: c, seconds: WARMUP });
+        const { result, profile } = await profiled(target.inspectorPort, 'core:user:', () => load(target.url, headers, { concurrency: c, seconds: ISOLATE_SECONDS }));
+        const served = result.ok + result.failed;
+        const { busy, program } = isolateTime(profile);
+        const r = { busy: busy / served, program: program / served, failed: result.failed };
+        ((spent[worker] ??= {})[c] ??= []).push(r);
+        log(`isolate round ${round} ${worker} c=${c}: ${r.busy.toFixed(0)} µs/request (+${r.program.toFixed(0)} µs "(program)"), failed ${r.failed}`);
+      }
+    }
+  }
+  return spent;
+}
+
 const began = Date.now();
 let report;
 const loadBefore = readFileSync('/proc/loadavg', 'utf8').trim();
@@ -426,6 +467,8 @@ try {
     }
   }
 
+  const isolate = targets.a && ISOLATE_CONCURRENCIES.length > 0 ? await isolatePass(targets.a) : null;
+
   // Streaming: one large object read whole, through each worker in Miniflare and straight from S3.
   let stream = null;
   if (STREAM_MIB > 0 && targets.a) {
@@ -445,7 +488,7 @@ try {
     stream = { size, reads: 2, figures: await streaming(streamTargets, { size, reads: 2, rounds: ROUNDS, cpuMs, log }) };
   }
 
-  report = format(results, d1, trace, (Date.now() - began) / 1000, stream);
+  report = format(results, d1, trace, (Date.now() - began) / 1000, stream, isolate);
 } finally {
   await cleanup();
 }
@@ -456,7 +499,7 @@ if (opts.out) {
   log(`written to ${opts.out}`);
 }
 
-function format(results, d1, trace, totalSeconds, stream) {
+function format(results, d1, trace, totalSeconds, stream, isolate) {
   const f = (x, digits) => (Number.isFinite(x) ? x.toFixed(digits) : 'n/a');
   const m = (setup, worker, c, field) => median(results[setup][worker][c].map((r) => r[field]));
   const lines = [];
@@ -524,6 +567,20 @@ function format(results, d1, trace, totalSeconds, stream) {
     lines.push(`| direct S3 | ${f(s3.mibps, 0)} | n/a | 1.00× |`);
     lines.push('');
     lines.push(`Gatekeeper ÷ JS worker: ${f(g.mibps / js.mibps, 2)}× the MiB/s, ${f(g.cpuMsPerMib / js.cpuMsPerMib, 2)}× the CPU per MiB.`);
+  }
+  if (isolate) {
+    lines.push('');
+    lines.push(`The Worker's own time in setup (a): V8's sampling profiler on each worker's isolate, in a separate pass after the timed rounds, ${ISOLATE_ROUNDS} rounds of ${ISOLATE_SECONDS} s at each concurrency (median), the workers in turn. It counts the isolate's samples outside \`(idle)\` and \`(program)\` times the sampling interval: an estimate, the profiler's overhead in it, made the same way for both. It is about what the Workers platform counts as the Worker's CPU time; the runtime's CPU above also has local D1's database work, which runs in D1 in production.`);
+    lines.push('');
+    lines.push('| concurrency | gatekeeper µs/request | JS worker µs/request | gatekeeper / JS worker |');
+    lines.push('| ---: | ---: | ---: | ---: |');
+    for (const c of ISOLATE_CONCURRENCIES) {
+      const g = median(isolate.gatekeeper[c].map((r) => r.busy));
+      const j = median(isolate.js[c].map((r) => r.busy));
+      lines.push(`| ${c} | ${f(g, 0)} | ${f(j, 0)} | ${f(g / j, 2)}× |`);
+    }
+    const failedThere = ['gatekeeper', 'js'].flatMap((w) => ISOLATE_CONCURRENCIES.map((c) => [`${w}/c=${c}`, isolate[w][c].reduce((n, r) => n + r.failed, 0)])).filter(([, n]) => n > 0);
+    if (failedThere.length) lines.push('', `Failed requests in the profiled pass: ${failedThere.map(([k, n]) => `${k}: ${n}`).join(', ')}`);
   }
   const failed = Object.entries(results).flatMap(([setup, ws]) => Object.entries(ws).flatMap(([w, cs]) => Object.entries(cs).map(([c, rs]) => [`${setup}/${w}/c=${c}`, rs.reduce((n, r) => n + r.failed, 0)]))).filter(([, n]) => n > 0);
   lines.push('');
