@@ -62,11 +62,14 @@ export function cpuMs(pid) {
 // The worker's own time: V8's sampling profiler on its isolate, over the runtime's inspector.
 
 /** V8's sampling interval, µs. */
-export const INTERVAL_US = 250;
+const INTERVAL_US = 250;
+
+/** The isolate of the user's worker, as Miniflare names it on the inspector. */
+export const USER_ISOLATE = 'core:user:';
 
 /**
- * Runs V8's sampling profiler on the isolate `isolate` (Miniflare names the user's worker
- * `core:user:`) of the workerd whose inspector listens on `inspectorPort`, while `during()` runs.
+ * Runs V8's sampling profiler on the isolate `isolate` (the user's worker: USER_ISOLATE) of the
+ * workerd whose inspector listens on `inspectorPort`, while `during()` runs.
  * Returns what `during` returned and the profile (Chrome DevTools' format).
  */
 export async function profiled(inspectorPort, isolate, during) {

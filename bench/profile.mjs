@@ -24,7 +24,7 @@ import { parseArgs, promisify } from 'node:util';
 process.env.CLOUDFLARE_CF_FETCH_ENABLED = 'false';
 const { ROOT, LOCAL, freePort, garageSettings } = await import('../scripts/lib/stack.mjs');
 const run = promisify(execFile);
-const { load, cpuMs, buildWorker, gatekeeperBindings, isolateTime, profiled, startBench, startWorker } = await import('./load.mjs');
+const { load, cpuMs, buildWorker, gatekeeperBindings, isolateTime, profiled, startBench, startWorker, USER_ISOLATE } = await import('./load.mjs');
 
 const { values: opts, positionals } = parseArgs({
   allowPositionals: true,
@@ -37,8 +37,8 @@ const { values: opts, positionals } = parseArgs({
     perf: { type: 'boolean', default: false },
     v8: { type: 'boolean', default: false },
     top: { type: 'string', default: '30' },
-    // The isolate --v8 profiles: Miniflare names the user's worker `core:user:`.
-    isolate: { type: 'string', default: 'core:user:' },
+    // The isolate --v8 profiles (the inspector's id): by default the user's worker.
+    isolate: { type: 'string', default: USER_ISOLATE },
     save: { type: 'string' },
   },
 });

@@ -18,7 +18,7 @@ process.env.CLOUDFLARE_CF_FETCH_ENABLED = 'false';
 const { AwsClient } = await import('aws4fetch');
 const stack = await import('../scripts/lib/stack.mjs');
 const { streaming } = await import('./stream.mjs');
-const { load, cpuMs, isolateTime, profiled } = await import('./load.mjs');
+const { load, cpuMs, isolateTime, profiled, USER_ISOLATE } = await import('./load.mjs');
 const { ROOT, LOCAL, CLI, freePort, keygen, mintGrant, startGarage, garageSettings, startMiniflare, startStack, start, stopProcess, waitFor, statements } = stack;
 const run = promisify(execFile);
 
@@ -402,7 +402,7 @@ async function isolatePass(workers) {
         const target = workers[worker];
         const headers = await grantPool(target);
         if (WARMUP > 0) await load(target.url, headers, { concurrency: c, seconds: WARMUP });
-        const { result, profile } = await profiled(target.inspectorPort, 'core:user:', () => load(target.url, headers, { concurrency: c, seconds: ISOLATE_SECONDS }));
+        const { result, profile } = await profiled(target.inspectorPort, USER_ISOLATE, () => load(target.url, headers, { concurrency: c, seconds: ISOLATE_SECONDS }));
         const served = result.ok + result.failed;
         const { busy, program } = isolateTime(profile);
         const r = { busy: busy / served, program: program / served, failed: result.failed };
