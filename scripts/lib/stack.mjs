@@ -129,19 +129,27 @@ export function start(label, command, args, options, log) {
 }
 
 export async function stopProcess(child) {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  try {
-    process.kill(-child.pid, 'SIGTERM');
-  } catch {
+  // Signals the service's process group; false once no process of it is left.
+  const signal = (name) => {
+    try {
+      process.kill(-child.pid, name);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  // A group can outlive its leader: wrangler dead, the workerd processes it started still
+  // running. They are ended too, or they would outlive the test that started them.
+  if (child.exitCode !== null || child.signalCode !== null) {
+    signal('SIGKILL');
     return;
   }
-  const timer = setTimeout(() => {
-    try {
-      process.kill(-child.pid, 'SIGKILL');
-    } catch {}
-  }, 5000);
+  if (!signal('SIGTERM')) return;
+  const timer = setTimeout(() => signal('SIGKILL'), 5000);
   await child.exited;
   clearTimeout(timer);
+  // The leader may end before the rest of its group has.
+  signal('SIGKILL');
 }
 
 /** Waits until `ready()` holds, failing early if the service exits. */

@@ -89,7 +89,13 @@ test('a 256 MiB object downloads through a link to disk, whole, under its name, 
     const [download] = await Promise.all([page.waitForEvent('download'), anchor.click()]);
     assert.equal(download.suggestedFilename(), 'site-walkthrough.bin');
     const saved = join(tmp, 'saved.bin');
-    await download.saveAs(saved);
+    try {
+      await download.saveAs(saved);
+    } catch (err) {
+      // A download cut short could be the gatekeeper's, wrangler dev's or S3's doing: say what
+      // the stack logged.
+      throw new Error(`the download failed (${err.message}); the stack's last output:\n${stack.output().slice(-4000)}`);
+    }
     assert.equal(await download.failure(), null);
     const heapAfter = await heapUsed(cdp);
 
