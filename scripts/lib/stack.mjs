@@ -87,8 +87,9 @@ function listenable(port) {
   });
 }
 
-// Services still running. If this process ends without stop() (a test runner killed, Ctrl-C),
-// they are ended with it rather than left behind.
+// Services not yet stopped, each with its process group. If this process ends without stop() (a
+// test runner killed, Ctrl-C), they are ended with it rather than left behind: a group whose
+// leader has exited (wrangler dead, its workerd processes running) too.
 const running = new Set();
 const endAll = () => {
   for (const child of running) {
@@ -112,7 +113,6 @@ export function start(label, command, args, options, log) {
   // (wrangler starts workerd).
   const child = spawn(command, args, { ...options, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   running.add(child);
-  child.once('exit', () => running.delete(child));
   const lines = [];
   const keep = (chunk) => {
     const text = chunk.toString();
@@ -140,16 +140,14 @@ export async function stopProcess(child) {
   };
   // A group can outlive its leader: wrangler dead, the workerd processes it started still
   // running. They are ended too, or they would outlive the test that started them.
-  if (child.exitCode !== null || child.signalCode !== null) {
-    signal('SIGKILL');
-    return;
+  if (child.exitCode === null && child.signalCode === null && signal('SIGTERM')) {
+    const timer = setTimeout(() => signal('SIGKILL'), 5000);
+    await child.exited;
+    clearTimeout(timer);
   }
-  if (!signal('SIGTERM')) return;
-  const timer = setTimeout(() => signal('SIGKILL'), 5000);
-  await child.exited;
-  clearTimeout(timer);
   // The leader may end before the rest of its group has.
   signal('SIGKILL');
+  running.delete(child);
 }
 
 /** Waits until `ready()` holds, failing early if the service exits. */
